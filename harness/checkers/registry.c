@@ -1,0 +1,25 @@
+/* registry.c - every checker faultline knows, in the order docs list them. */
+#include "../checker.h"
+
+#include <string.h>
+
+extern const struct fl_checker_type fl_checker_lifecycle;
+extern const struct fl_checker_type fl_checker_transitions;
+extern const struct fl_checker_type fl_checker_recovers;
+extern const struct fl_checker_type fl_checker_always;
+
+const struct fl_checker_type *const fl_checkers[] = {
+    &fl_checker_lifecycle,
+    &fl_checker_transitions,
+    &fl_checker_recovers,
+    &fl_checker_always,
+    NULL,
+};
+
+const struct fl_checker_type *fl_checker_find(const char *name)
+{
+    for (size_t i = 0; fl_checkers[i]; i++)
+        if (strcmp(fl_checkers[i]->name, name) == 0)
+            return fl_checkers[i];
+    return NULL;
+}
