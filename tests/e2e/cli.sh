@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# The command line: usage, exit codes, every scenario error with
+# file:line:col, a service that never becomes ready, Ctrl-C. No process
+# started by a run may remain in any of these outcomes.
+source "$(dirname "$0")/lib.sh"
+cd "$SRC"
+
+run_fl --version
+[ $RC -eq 0 ] && grep -q '^faultline [0-9]' "$TMP/stdout" || fail "--version"
+run_fl --help
+[ $RC -eq 0 ] && grep -q 'Exit codes' "$TMP/stdout" || fail "--help"
+run_fl run --help
+[ $RC -eq 0 ] && grep -q -- '--junit FILE' "$TMP/stdout" || fail "run --help"
+run_fl frobnicate
+[ $RC -eq 64 ] || fail "unknown command: exit $RC, expected 64"
+run_fl run
+[ $RC -eq 64 ] || fail "run without scenario: exit $RC, expected 64"
+run_fl run scenarios --seed abc
+[ $RC -eq 64 ] || fail "bad --seed: exit $RC, expected 64"
+run_fl run scenarios --var novalue
+[ $RC -eq 64 ] || fail "bad --var: exit $RC, expected 64"
+pass "usage errors exit 64"
+
+run_fl validate scenarios
+[ $RC -eq 0 ] || { show_output; fail "shipped scenarios do not validate"; }
+run_fl list scenarios
+[ $RC -eq 0 ] && grep -q killed-pod-mid-job "$TMP/stdout" && grep -q replica-state-split "$TMP/stdout" \
+  || { show_output; fail "list"; }
+run_fl validate scenarios/killed-pod-mid-job.yaml --var nosuchvar=1
+[ $RC -eq 65 ] || fail "undeclared --var: exit $RC, expected 65"
+pass "validate and list"
+
+# Every error of a broken file, each with file:line:col.
+f=tests/data/cli/broken.yaml
+run_fl validate $f
+[ $RC -eq 65 ] || { show_output; fail "broken scenario: exit $RC, expected 65"; }
+grep -q "^$f:1[23]:[0-9]*: error: .*" "$TMP/stderr" || { show_output; fail "no YAML syntax error at line 12"; }
+sed '$d' $f > "$TMP/broken2.yaml"        # the same file without the syntax error
+run_fl validate "$TMP/broken2.yaml"
+[ $RC -eq 65 ] || fail "broken2: exit $RC"
+grep -q "broken2.yaml:2:11: error: .*duration" "$TMP/stderr" || { show_output; fail "bad duration not at 2:11"; }
+grep -q "broken2.yaml:6:5: error: .*replics" "$TMP/stderr" || { show_output; fail "unknown key not at 6:5"; }
+grep -q "broken2.yaml:9:5: error: .*process.explode" "$TMP/stderr" || { show_output; fail "unknown injector not at 9:5"; }
+grep -q "broken2.yaml:11:[0-9]*: error: .*nothing" "$TMP/stderr" || { show_output; fail "unknown probe not reported"; }
+run_fl run "$TMP/broken2.yaml" --out "$TMP/out-broken" --junit "$TMP/broken.xml"
+[ $RC -eq 65 ] || fail "run of a broken scenario: exit $RC, expected 65"
+assert_junit_valid "$TMP/broken.xml"
+# Both files in one call: every error of each is named.
+run_fl validate $f "$TMP/broken2.yaml"
+[ $RC -eq 65 ] && [ "$(grep -c ': error: ' "$TMP/stderr")" -ge 5 ] || { show_output; fail "validate of two files"; }
+pass "invalid scenarios exit 65 with file:line:col for every error"
+
+# A service that never becomes ready: exit 2, the error names it, nothing left.
+run_fl run tests/data/cli/never-ready.yaml --out "$TMP/nr" --junit "$TMP/nr.xml"
+[ $RC -eq 2 ] || { show_output; fail "never-ready: exit $RC, expected 2"; }
+grep -q 'stuck' "$TMP/nr.xml" || fail "the JUnit error does not name the service"
+grep -q '<error' "$TMP/nr.xml" || fail "no <error> in the JUnit"
+assert_junit_valid "$TMP/nr.xml"
+assert_no_leftovers "$TMP/nr/never-ready/events.jsonl"
+pass "never ready: exit 2, nothing left"
+
+# Ctrl-C during a run with a paused replica: heal, stop, exit 2, nothing left.
+set +e
+"$FL" run tests/data/cli/long-run.yaml --out "$TMP/lr" --junit "$TMP/lr.xml" >"$TMP/stdout" 2>"$TMP/stderr" &
+flpid=$!
+set -e
+for _ in $(seq 1 150); do
+  grep -q '"f":"fault".*"type":"ok"\|"type":"ok".*"f":"fault"' "$TMP/lr/long-run/events.jsonl" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '"process.pause"' "$TMP/lr/long-run/events.jsonl" || { kill -9 $flpid; show_output; fail "the pause never happened"; }
+kill -INT $flpid
+set +e
+wait $flpid
+RC=$?
+set -e
+[ $RC -eq 2 ] || { show_output; fail "Ctrl-C: exit $RC, expected 2"; }
+grep -q '"f":"heal"' "$TMP/lr/long-run/events.jsonl" || fail "Ctrl-C did not heal the pause"
+assert_no_leftovers "$TMP/lr/long-run/events.jsonl"
+assert_junit_valid "$TMP/lr.xml"
+pass "Ctrl-C heals, stops everything, exits 2"
