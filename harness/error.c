@@ -17,7 +17,7 @@ int fl_error_set(struct fl_error *err, int code, const char *fmt, ...)
 const char *fl_strerror(int code)
 {
     switch (code) {
-    case FL_OK: return "OK";
+    case 0: return "OK";
     case FL_EINVAL: return "EINVAL";
     case FL_ENOMEM: return "ENOMEM";
     case FL_EIO: return "EIO";

@@ -10,7 +10,6 @@
 #include <stdarg.h>
 
 enum {
-    FL_OK = 0,
     FL_EINVAL = -1,     /* bad argument or value */
     FL_ENOMEM = -2,     /* allocation failed or a bounded buffer is full */
     FL_EIO = -3,        /* file or socket I/O failed */

@@ -1,5 +1,24 @@
-/* lifecycle.c - every key a workload captured reaches a terminal value in time. */
+/* lifecycle.c - every key a workload captured reaches a terminal value in time.
+ *
+ * Per accepted key (a request ok with a key, at time t):
+ *   valid    a poll ok with a value in `terminal` at or before t + within;
+ *   invalid  that value came later, or the key ended on another terminal
+ *            value (e.g. failed), or the observation covered the window
+ *            (an op of the key at or after t + within, or a follow give-up)
+ *            without it;
+ *   unknown  the run stopped watching the key before t + within.
+ *
+ * The checker is not told which other values end a follow (`until` belongs
+ * to the workload), so it infers them from the history: a key "ended" on a
+ * value when its polls stopped there without a give-up while the workload
+ * went on polling other keys (so the run was not simply cut short), and the
+ * value counts as terminal when no key ever moved on from it.
+ */
 #include "../checker.h"
+#include "../error.h"
+#include "index.h"
+
+#include <stdlib.h>
 
 enum { P_WORKLOAD, P_TERMINAL, P_WITHIN };
 
@@ -9,11 +28,246 @@ static const struct fl_param params[] = {
     [P_WITHIN] = {"within", FL_PT_DURATION, 1, NULL, "time allowed from acceptance to a terminal value"},
 };
 
+/* What one key's ops show. */
+struct keyobs {
+    size_t acc;          /* request ok, SIZE_MAX: never accepted */
+    size_t term;         /* first poll ok with a wanted terminal value */
+    size_t last_poll;    /* last poll ok with a value */
+    size_t gave_up;      /* follow info */
+    int64_t last_time;   /* latest op time of the key */
+    int64_t max_gap;     /* longest pause between two ops of the key */
+};
+
+enum outcome { O_SKIP, O_VALID, O_LATE, O_OTHER_END, O_STUCK, O_UNKNOWN };
+
+/* Value flags kept per interned value pointer. */
+#define V_TERMINAL 1u    /* in the caller's terminal list */
+#define V_MOVES_ON 2u    /* some key had it, then another value */
+#define V_ENDS 4u        /* some follow ended on it without giving up */
+
+struct ctx {
+    const struct fl_history *h;
+    const struct fl_args *args;
+    struct fl_strmatch request, poll, follow;
+    struct fl_pmap vflags;   /* value pointer -> V_* */
+    struct fl_verdict *out;
+};
+
+static size_t *value_flags(struct ctx *c, const char *v)
+{
+    int added;
+    size_t *f = fl_pmap_put(&c->vflags, (uintptr_t)v, 0, &added);
+    if (f && added) {
+        const struct fl_pval *t = &c->args->v[P_TERMINAL];
+        for (size_t i = 0; i < t->nlist; i++)
+            if (strcmp(t->list[i], v) == 0)
+                *f = V_TERMINAL;
+    }
+    return f;
+}
+
+/* One pass over a key's ops: fill o and the value flags. */
+static int observe(struct ctx *c, const size_t *ops, size_t n, struct keyobs *o)
+{
+    *o = (struct keyobs){SIZE_MAX, SIZE_MAX, SIZE_MAX, SIZE_MAX, INT64_MIN, 0};
+    const char *prev = NULL;
+    for (size_t j = 0; j < n; j++) {
+        const struct fl_op *op = fl_history_get(c->h, ops[j]);
+        if (j && op->time_us - o->last_time > o->max_gap)
+            o->max_gap = op->time_us - o->last_time;
+        if (op->time_us > o->last_time)
+            o->last_time = op->time_us;
+        if (op->type == FL_OK && o->acc == SIZE_MAX && fl_strmatch(&c->request, op->f)) {
+            o->acc = ops[j];
+        } else if (op->type == FL_OK && op->value && fl_strmatch(&c->poll, op->f)) {
+            size_t *f = value_flags(c, op->value);
+            if (!f)
+                return FL_ENOMEM;
+            if ((*f & V_TERMINAL) && o->term == SIZE_MAX)
+                o->term = ops[j];
+            if (prev && prev != op->value) {
+                size_t *pf = fl_pmap_get(&c->vflags, (uintptr_t)prev);
+                *pf |= V_MOVES_ON;
+            }
+            prev = op->value;
+            o->last_poll = ops[j];
+        } else if (op->type == FL_INFO && fl_strmatch(&c->follow, op->f)) {
+            o->gave_up = ops[j];
+        }
+    }
+    return 0;
+}
+
+/* Did the key's follow stop on its last value while the workload went on?
+ * Then that value ended it (the runner records a give-up otherwise). */
+static int ended_early(const struct keyobs *o, int64_t workload_end)
+{
+    if (o->last_poll == SIZE_MAX || o->gave_up != SIZE_MAX)
+        return 0;
+    int64_t margin = 2 * o->max_gap > 1000000 ? 2 * o->max_gap : 1000000;
+    return workload_end > o->last_time + margin;
+}
+
+static enum outcome classify(struct ctx *c, const struct keyobs *o, int64_t within_us,
+                             int64_t workload_end)
+{
+    if (o->acc == SIZE_MAX)
+        return O_SKIP;
+    int64_t deadline = fl_history_get(c->h, o->acc)->time_us + within_us;
+    if (o->term != SIZE_MAX)
+        return fl_history_get(c->h, o->term)->time_us <= deadline ? O_VALID : O_LATE;
+    if (ended_early(o, workload_end)) {
+        const char *v = fl_history_get(c->h, o->last_poll)->value;
+        size_t f = *fl_pmap_get(&c->vflags, (uintptr_t)v);
+        if ((f & V_ENDS) && !(f & V_MOVES_ON))
+            return O_OTHER_END;
+    }
+    if (o->gave_up != SIZE_MAX || o->last_time >= deadline)
+        return O_STUCK;
+    return O_UNKNOWN;
+}
+
+/* "complete" or "complete or done" */
+static void join_terminal(const struct fl_pval *t, struct fl_buf *b)
+{
+    for (size_t i = 0; i < t->nlist; i++)
+        fl_buf_addf(b, "%s%.40s", i ? " or " : "", t->list[i]);
+}
+
+static int add_cex(struct ctx *c, const struct fl_keyidx *ix, size_t k,
+                   const struct keyobs *o, enum outcome oc, const char *terms,
+                   const char *within)
+{
+    char ta[32], tx[32], buf[512];
+    const struct fl_op *acc = fl_history_get(c->h, o->acc);
+    fl_fmt_time(ta, sizeof ta, acc->time_us);
+    const struct fl_op *lp = o->last_poll != SIZE_MAX ? fl_history_get(c->h, o->last_poll) : NULL;
+    if (lp)
+        fl_fmt_time(tx, sizeof tx, lp->time_us);
+    if (oc == O_LATE) {
+        const struct fl_op *t = fl_history_get(c->h, o->term);
+        fl_fmt_time(tx, sizeof tx, t->time_us);
+        snprintf(buf, sizeof buf, "reached %.40s at %s, accepted at %s: later than %s",
+                 t->value, tx, ta, within);
+    } else if (oc == O_OTHER_END) {
+        snprintf(buf, sizeof buf, "ended %.40s at %s, accepted at %s; only %s counts",
+                 lp->value, tx, ta, terms);
+    } else if (oc == O_UNKNOWN) {
+        fl_fmt_time(tx, sizeof tx, o->last_time);
+        snprintf(buf, sizeof buf, "last observed at %s, accepted at %s: the run stopped "
+                 "watching before the %s deadline", tx, ta, within);
+    } else if (lp) {
+        snprintf(buf, sizeof buf, "last seen %.40s at %s, accepted at %s, no %s within %s%s",
+                 lp->value, tx, ta, terms, within,
+                 o->gave_up != SIZE_MAX ? " (the follow gave up)" : "");
+    } else {
+        snprintf(buf, sizeof buf, "never polled successfully, accepted at %s, no %s within %s",
+                 ta, terms, within);
+    }
+    /* the key's completions: acceptance and polls, first and last ones */
+    size_t n = ix->start[k + 1] - ix->start[k], m = 0;
+    size_t *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    size_t keep[FL_CEX_OPS];
+    if (!tmp)
+        return FL_ENOMEM;
+    for (size_t j = ix->start[k]; j < ix->start[k + 1]; j++)
+        if (fl_history_get(c->h, ix->ops[j])->type != FL_INVOKE)
+            tmp[m++] = ix->ops[j];
+    size_t nk = fl_keep_ends(tmp, m, keep, FL_CEX_OPS);
+    free(tmp);
+    return fl_verdict_add_cex(c->out, ix->keys[k], buf, keep, nk);
+}
+
+static int summarize(struct ctx *c, const size_t *count, const char *terms,
+                     const char *within)
+{
+    const char *wl = c->args->v[P_WORKLOAD].s;
+    size_t bad = count[O_LATE] + count[O_OTHER_END] + count[O_STUCK];
+    size_t total = bad + count[O_VALID] + count[O_UNKNOWN];
+    if (total == 0) {
+        c->out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(c->out, "no job was accepted by %s", wl);
+    }
+    if (bad) {
+        c->out->validity = FL_INVALID;
+        if (count[O_UNKNOWN])
+            return fl_verdict_summary(c->out, "%zu of %zu jobs accepted by %s never reached "
+                                      "%s within %s (%zu more not observed long enough)",
+                                      bad, total, wl, terms, within, count[O_UNKNOWN]);
+        return fl_verdict_summary(c->out, "%zu of %zu jobs accepted by %s never reached %s within %s",
+                                  bad, total, wl, terms, within);
+    }
+    if (count[O_UNKNOWN]) {
+        c->out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(c->out, "%zu of %zu jobs accepted by %s were not observed "
+                                  "for %s; the other %zu reached %s in time",
+                                  count[O_UNKNOWN], total, wl, within, count[O_VALID], terms);
+    }
+    c->out->validity = FL_VALID;
+    return fl_verdict_summary(c->out, "all %zu jobs accepted by %s reached %s within %s",
+                              total, wl, terms, within);
+}
+
+/* Two passes over the keys: the first learns which values end a follow,
+ * the second classifies each key (it needs the whole first pass). */
 static int check(const struct fl_history *h, const struct fl_args *args, struct fl_verdict *out)
 {
-    (void)h; (void)args;
-    out->validity = FL_UNKNOWN;
-    return fl_verdict_summary(out, "not implemented yet");
+    struct ctx c = {.h = h, .args = args, .out = out};
+    fl_strmatch_init(&c.request, FL_F_REQUEST);
+    fl_strmatch_init(&c.poll, FL_F_POLL);
+    fl_strmatch_init(&c.follow, FL_F_FOLLOW);
+    int64_t within_us = (int64_t)args->v[P_WITHIN].ms * 1000;
+    struct fl_keyidx ix;
+    struct keyobs *obs = NULL;
+    unsigned char *oc = NULL;
+    struct fl_buf terms;
+    fl_buf_init(&terms, 512);
+    char within[32];
+    fl_format_duration(args->v[P_WITHIN].ms, within, sizeof within);
+    int rc = fl_keyidx_build(&ix, h, args->v[P_WORKLOAD].s);
+    if (rc || (rc = fl_pmap_init(&c.vflags, 16)))
+        goto out;
+    rc = FL_ENOMEM;
+    obs = malloc((ix.nkeys ? ix.nkeys : 1) * sizeof *obs);
+    oc = malloc(ix.nkeys ? ix.nkeys : 1);
+    if (!obs || !oc)
+        goto out;
+    for (size_t k = 0; k < ix.nkeys; k++)
+        if (observe(&c, ix.ops + ix.start[k], ix.start[k + 1] - ix.start[k], &obs[k]))
+            goto out;
+    int64_t workload_end = INT64_MIN;
+    for (size_t k = 0; k < ix.nkeys; k++)
+        if (obs[k].last_time > workload_end)
+            workload_end = obs[k].last_time;
+    for (size_t k = 0; k < ix.nkeys; k++) {
+        if (ended_early(&obs[k], workload_end)) {
+            const char *v = fl_history_get(h, obs[k].last_poll)->value;
+            *fl_pmap_get(&c.vflags, (uintptr_t)v) |= V_ENDS;
+        }
+    }
+    size_t count[O_UNKNOWN + 1] = {0};
+    for (size_t k = 0; k < ix.nkeys; k++) {
+        oc[k] = (unsigned char)classify(&c, &obs[k], within_us, workload_end);
+        count[oc[k]]++;
+    }
+    join_terminal(&args->v[P_TERMINAL], &terms);
+    /* counterexamples: the offending keys, or the unknown ones when there
+     * is nothing worse to show */
+    int show_unknown = count[O_LATE] + count[O_OTHER_END] + count[O_STUCK] == 0;
+    for (size_t k = 0; k < ix.nkeys; k++) {
+        if (oc[k] == O_SKIP || oc[k] == O_VALID || (oc[k] == O_UNKNOWN && !show_unknown))
+            continue;
+        if (add_cex(&c, &ix, k, &obs[k], (enum outcome)oc[k], fl_buf_str(&terms), within))
+            goto out;
+    }
+    rc = summarize(&c, count, fl_buf_str(&terms), within);
+out:
+    free(obs);
+    free(oc);
+    fl_buf_free(&terms);
+    fl_pmap_free(&c.vflags);
+    fl_keyidx_free(&ix);
+    return rc;
 }
 
 const struct fl_checker_type fl_checker_lifecycle = {
