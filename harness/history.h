@@ -23,6 +23,13 @@
  *   injector    "heal"      instance   description           heal
  *   target      "instance"  instance   "exited"/"started"..  process event
  *   "runner"    "phase"     NULL       phase name            phase change
+ *   workload    "write"     redis key  the element written   Redis write: ok =
+ *                                                            acknowledged, fail =
+ *                                                            refused, info = unknown
+ *   workload    "read"      redis key  JSON array of the     final read of the
+ *                                      elements read         written set
+ *   probe       "probe"     instance   value                 per-replica probe
+ *                                                            (key = "api.1")
  *
  * `process` identifies the logical actor: each workload operation chain,
  * each probe, each fault has its own number (see FL_PROC_*).
@@ -43,6 +50,8 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_HEAL "heal"
 #define FL_F_INSTANCE "instance"
 #define FL_F_PHASE "phase"
+#define FL_F_WRITE "write"
+#define FL_F_READ "read"
 #define FL_SOURCE_RUNNER "runner"
 #define FL_VALUE_HTTP_PREFIX "http:"
 

@@ -18,6 +18,7 @@
 #include "../error.h"
 #include "index.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 enum { P_WORKLOAD, P_TERMINAL, P_WITHIN };
