@@ -1,0 +1,122 @@
+/* index.h - indexes over a history shared by the checkers.
+ *
+ * Everything here leans on interning (history.h): within one history equal
+ * strings share one pointer, so once a wanted name has been seen, later ops
+ * are matched by pointer and keys are hashed by pointer. That is what keeps a
+ * million-op history checkable in tens of milliseconds.
+ */
+#ifndef FL_CHECKERS_INDEX_H
+#define FL_CHECKERS_INDEX_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "../history.h"
+#include "../util.h"
+
+/* Match op strings against a caller's string (not interned): the first
+ * equal op string is remembered and every later one compared by pointer. */
+struct fl_strmatch {
+    const char *want;   /* caller's string, may be NULL (matches nothing) */
+    const char *seen;   /* the history's interned copy, once met */
+    const char *miss;   /* last pointer that did not match */
+};
+
+static inline void fl_strmatch_init(struct fl_strmatch *m, const char *want)
+{
+    m->want = want;
+    m->seen = NULL;
+    m->miss = NULL;
+}
+
+static inline int fl_strmatch(struct fl_strmatch *m, const char *s)
+{
+    if (m->seen)
+        return s == m->seen;
+    if (!s || !m->want || s == m->miss)
+        return 0;
+    if (strcmp(s, m->want) == 0) {
+        m->seen = s;
+        return 1;
+    }
+    m->miss = s;
+    return 0;
+}
+
+/* Open-addressing map from a non-zero word (an interned pointer, a process
+ * number + 1) to a size_t. */
+struct fl_pmap {
+    uintptr_t *keys;    /* 0: empty slot */
+    size_t *vals;
+    size_t cap, n;      /* cap: power of two */
+};
+
+int fl_pmap_init(struct fl_pmap *m, size_t hint);
+void fl_pmap_free(struct fl_pmap *m);
+/* The value slot of k (k != 0), inserting it with value def when absent
+ * (*added = 1 then). NULL when out of memory. The slot pointer is valid
+ * until the next insertion. */
+size_t *fl_pmap_put(struct fl_pmap *m, uintptr_t k, size_t def, int *added);
+/* The value slot of k, or NULL when absent. */
+size_t *fl_pmap_get(const struct fl_pmap *m, uintptr_t k);
+
+/* Per-key index of one source's ops (CSR layout): the ops of key k are
+ * ops[start[k] .. start[k + 1]), in history order. Keys are numbered in
+ * order of first appearance. */
+struct fl_keyidx {
+    size_t nkeys;
+    const char **keys;  /* interned by the history */
+    size_t *start;      /* nkeys + 1 entries */
+    size_t *ops;        /* history indexes */
+};
+
+/* Index every op of h whose source equals `source` and that has a key.
+ * Returns 0 or FL_ENOMEM; free with fl_keyidx_free in both cases. */
+int fl_keyidx_build(struct fl_keyidx *ix, const struct fl_history *h,
+                    const char *source);
+void fl_keyidx_free(struct fl_keyidx *ix);
+
+/* A fault as the checkers see it: injected at `start`, over at `end` (its
+ * heal when it had one, else the injection itself). */
+struct fl_fault_win {
+    int64_t start, end;
+    size_t fault_op;
+    size_t heal_op;     /* SIZE_MAX: no heal (an instant fault) */
+    const char *desc;   /* the op's value, key or "fault"; never NULL */
+};
+
+/* Every ok fault of h in history order, each paired with the first later
+ * ok heal of the same process (the same key first). *out is malloc'ed (NULL
+ * when there is none). Returns 0 or FL_ENOMEM. */
+int fl_faults_collect(const struct fl_history *h, struct fl_fault_win **out,
+                      size_t *n);
+
+/* Time spans [start, end) during which at least one healed fault was
+ * active, merged and sorted. Instant faults make no span. */
+struct fl_span {
+    int64_t start, end;
+};
+int fl_fault_spans(const struct fl_fault_win *w, size_t n, struct fl_span **out,
+                   size_t *nout);
+/* Index of the span containing t (start <= t < end), or -1. */
+long fl_span_find(const struct fl_span *s, size_t n, int64_t t);
+
+/* Indexes of the completed samples (ok/fail/info, f == "probe") of probe
+ * `name`, sorted by time (history order among equal times). */
+int fl_probe_samples(const struct fl_history *h, const char *name,
+                     size_t **out, size_t *n);
+
+/* "12.3s": seconds since the run started, one decimal. */
+void fl_fmt_time(char *buf, size_t len, int64_t time_us);
+/* What a probe sample or a poll recorded: the value, or "fail: why". */
+void fl_fmt_outcome(char *buf, size_t len, const struct fl_op *op);
+
+/* Copy in[0..n) to out keeping at most max entries: the first and the last
+ * max/2 when there are more. Returns how many were copied. */
+size_t fl_keep_ends(const size_t *in, size_t n, size_t *out, size_t max);
+
+/* Max ops kept in one counterexample. */
+#define FL_CEX_OPS 20
+
+#endif
