@@ -205,7 +205,7 @@ static int parse_common(struct cli *c, int argc, char **argv, int run, void (*us
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "+vqh", opts, NULL)) != -1) {
+    while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
         if (!run && strchr("jeosvq", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
@@ -401,7 +401,7 @@ static int scenario_outdir(const char *out, const char *name, char *buf, size_t 
         struct dirent *e;
         while ((e = readdir(d))) {
             if (ends_with(e->d_name, ".log") || ends_with(e->d_name, ".jsonl")) {
-                char p[PATH_MAX];
+                char p[PATH_MAX + 300];
                 snprintf(p, sizeof p, "%s/%s", buf, e->d_name);
                 unlink(p);
             }

@@ -56,7 +56,7 @@ static int known(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const char 
                  long *replica)
 {
     *replica = -1;
-    if (t->scope == FL_SC_SERVICE && is(name, len, "port"))
+    if (t->scope == FL_SC_SERVICE && (is(name, len, "port") || is(name, len, "replica")))
         return 1;
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (is(name, len, builtins[i]))
@@ -92,8 +92,10 @@ static void known_list(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, struc
     const char *sep = "";
 #define ADD(s) do { fl_buf_addf(b, "%s%s", sep, (s)); sep = ", "; \
                     if (*nc < max) cands[(*nc)++] = (s); } while (0)
-    if (t->scope == FL_SC_SERVICE)
+    if (t->scope == FL_SC_SERVICE) {
         ADD("port");
+        ADD("replica");
+    }
     for (size_t i = 0; i < ld->nvars; i++)
         ADD(ld->vars[i].key);
     if (t->scope == FL_SC_FOLLOW && t->owner < ld->nworkloads) {
