@@ -429,6 +429,7 @@ static int cmd_run(int argc, char **argv)
     struct fl_diag diags[MAX_FILES];
     struct fl_result res[MAX_FILES];
     const struct fl_result *resp[MAX_FILES];
+    char *outdirs[MAX_FILES] = {0};
     memset(res, 0, sizeof res);
     size_t bad = load_all(&c, sc, diags);
 
@@ -475,9 +476,12 @@ static int cmd_run(int argc, char **argv)
         exit_code = EXIT_SCENARIO;
     } else {
         for (size_t i = 0; i < c.nfiles && !fl_runner_interrupted(); i++) {
-            char outdir[PATH_MAX];
-            if (scenario_outdir(c.out, sc[i]->name, outdir, sizeof outdir)) {
-                fprintf(stderr, "%s: cannot create %s: %s\n", prog, outdir, strerror(errno));
+            /* Owned until the reports are written: the result points at it. */
+            char *outdir = malloc(PATH_MAX);
+            if (!outdir || scenario_outdir(c.out, sc[i]->name, outdir, PATH_MAX)) {
+                fprintf(stderr, "%s: cannot create the output folder in %s: %s\n", prog, c.out,
+                        strerror(errno));
+                free(outdir);
                 exit_code = EXIT_UNKNOWN;
                 break;
             }
@@ -488,8 +492,11 @@ static int cmd_run(int argc, char **argv)
             };
             if (c.verbose >= 0)
                 fprintf(stderr, "== %s (%s)\n", sc[i]->name, c.files[i]);
+            outdirs[nres] = outdir;
             if (fl_runner_run(sc[i], &o, &res[nres])) {
                 fprintf(stderr, "%s: out of memory running %s\n", prog, c.files[i]);
+                free(outdirs[nres]);
+                outdirs[nres] = NULL;
                 exit_code = EXIT_UNKNOWN;
                 break;
             }
@@ -533,9 +540,11 @@ static int cmd_run(int argc, char **argv)
                                 : "ERROR: verdict unknown (see above)");
     if (events)
         fclose(events);
-    for (size_t i = 0; i < nres; i++)
+    for (size_t i = 0; i < nres; i++) {
         if (res[i].sc || res[i].history)
             fl_result_free(&res[i]);
+        free(outdirs[i]);
+    }
     for (size_t i = 0; i < c.nfiles; i++) {
         fl_scenario_free(sc[i]);
         fl_diag_free(&diags[i]);

@@ -310,7 +310,7 @@ static void test_bad_refs(void **state)
     struct fl_diag d = {0};
     load_bad(path, NULL, 0, &d);
     assert_int_equal(d.n, 6);
-    EXPECT_DIAG(&d, path, 5, 54, "${stat} refers to nothing; known here: port, state",
+    EXPECT_DIAG(&d, path, 5, 54, "${stat} refers to nothing; known here: port, replica, state",
                 "did you mean 'state'?");
     EXPECT_DIAG(&d, path, 8, 32, "${redis.prt} refers to nothing", "redis.port");
     EXPECT_DIAG(&d, path, 8, 56, "${api.3.port} refers to nothing", "3 replicas");
