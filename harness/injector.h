@@ -25,7 +25,20 @@ struct fl_fault_run {
     char desc[512];                /* what inject did, filled by inject */
     char key[256];                 /* instance ids it acted on ("api.1,api.2") */
     int injected, healed;
+    /* Set by the runner: completion of an inject or revert that returned
+     * FL_PENDING. */
+    void (*done)(struct fl_fault_run *fr, int status, const char *error);
+    int pending;                   /* 0, or FL_PENDING_INJECT / FL_PENDING_HEAL */
+    int heal_requested;            /* heal as soon as a pending inject ends */
 };
+
+/* inject/revert may return FL_PENDING when the work goes on in the loop
+ * (waiting for a promotion, a Redis reply); the injector then calls
+ * fl_fault_done exactly once, with 0 or an FL_E* status and a message. */
+#define FL_PENDING 1
+#define FL_PENDING_INJECT 1
+#define FL_PENDING_HEAL 2
+void fl_fault_done(struct fl_fault_run *fr, int status, const char *error);
 
 struct fl_injector_type {
     const char *name;              /* "process.kill" */
@@ -33,12 +46,13 @@ struct fl_injector_type {
     const struct fl_param *params;
     size_t nparams;
     int wants_duration;            /* 1: `for:` heals it; 0: instant fault */
-    /* Apply the fault. Returns 0 when done (desc/key filled), or FL_E* with
-     * err set. Must not block. */
+    /* Apply the fault. Returns 0 when done (desc/key filled), FL_PENDING
+     * (see fl_fault_done), or FL_E* with err set. Must not block. */
     int (*inject)(struct fl_fault_run *fr, struct fl_error *err);
     /* Undo the fault; idempotent, also called when inject failed halfway
-     * and during the final heal. NULL for instant faults. Returns 0 or
-     * FL_E* with err set; desc may be updated to say what was healed. */
+     * and during the final heal. NULL for instant faults. Returns 0,
+     * FL_PENDING, or FL_E* with err set; desc may be updated to say what
+     * was healed. */
     int (*revert)(struct fl_fault_run *fr, struct fl_error *err);
 };
 

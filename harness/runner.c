@@ -136,28 +136,51 @@ static void log_to_opts(void *ud, int level, const char *msg)
 
 /* ---- faults ---------------------------------------------------------- */
 
+static const char *fault_key(const struct fl_fault_run *fr)
+{
+    return fr->key[0] ? fr->key : NULL;
+}
+
+static void abort_run(struct runner *rn);
+static void on_heal_timer(uv_timer_t *t);
+
+/* A heal finished (synchronously or through fl_fault_done). */
+static void heal_finished(struct fault_slot *fs, int status, const char *error)
+{
+    struct runner *rn = fs->rn;
+    struct fl_fault_run *fr = &fs->fr;
+    const char *name = fr->fault->type->name;
+    int32_t proc = FL_PROC_FAULT + fr->index;
+    if (status) {
+        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_HEAL, fault_key(fr), NULL, error);
+        harness_fail(rn, FL_EINJECT, "heal of %s (fault %d at %s:%d) failed: %s", name,
+                     fr->index + 1, fr->fault->pos.file, fr->fault->pos.line, error);
+        return;
+    }
+    fr->healed = 1;
+    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_HEAL, fault_key(fr), fr->desc, NULL);
+}
+
 static void do_heal(struct fault_slot *fs)
 {
     struct runner *rn = fs->rn;
     struct fl_fault_run *fr = &fs->fr;
-    if (!fr->injected || fr->healed || !fr->fault->type->revert)
+    if (fr->pending == FL_PENDING_INJECT) {
+        fr->heal_requested = 1;     /* healed as soon as the injection ends */
+        return;
+    }
+    if (!fr->injected || fr->healed || fr->pending || !fr->fault->type->revert)
         return;
     int32_t proc = FL_PROC_FAULT + fr->index;
     const char *name = fr->fault->type->name;
-    fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_HEAL, fr->key[0] ? fr->key : NULL,
-                  NULL, NULL);
+    fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_HEAL, fault_key(fr), NULL, NULL);
     struct fl_error err = {0};
     int rc = fr->fault->type->revert(fr, &err);
-    if (rc) {
-        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_HEAL, fr->key[0] ? fr->key : NULL,
-                      NULL, err.msg);
-        harness_fail(rn, FL_EINJECT, "heal of %s (fault %d at %s:%d) failed: %s", name,
-                     fr->index + 1, fr->fault->pos.file, fr->fault->pos.line, err.msg);
+    if (rc == FL_PENDING) {
+        fr->pending = FL_PENDING_HEAL;
         return;
     }
-    fr->healed = 1;
-    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_HEAL, fr->key[0] ? fr->key : NULL,
-                  fr->desc, NULL);
+    heal_finished(fs, rc, err.msg);
 }
 
 static void heal_all(struct runner *rn)
@@ -169,20 +192,45 @@ static void heal_all(struct runner *rn)
     }
 }
 
-/* Stop the timeline early (harness failure or Ctrl-C): heal, then teardown. */
-static void abort_run(struct runner *rn)
+static size_t faults_pending(const struct runner *rn)
 {
-    if (rn->teardown_started)
+    size_t n = 0;
+    for (size_t i = 0; i < rn->nfaults; i++)
+        n += rn->faults[i].fr.pending != 0;
+    return n;
+}
+
+/* An injection finished (synchronously or through fl_fault_done). */
+static void inject_finished(struct fault_slot *fs, int status, const char *error)
+{
+    struct runner *rn = fs->rn;
+    struct fl_fault_run *fr = &fs->fr;
+    const char *name = fr->fault->type->name;
+    int32_t proc = FL_PROC_FAULT + fr->index;
+    fr->injected = 1; /* even on failure: revert must undo a partial injection */
+    if (status) {
+        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_FAULT, fault_key(fr), NULL, error);
+        harness_fail(rn, FL_EINJECT, "injection %s (%s:%d:%d) failed: %s", name,
+                     fr->fault->pos.file, fr->fault->pos.line, fr->fault->pos.col, error);
+        abort_run(rn);
         return;
-    rn->run.aborting = 1;
-    uv_timer_stop(&rn->phase_timer);
-    uv_timer_stop(&rn->stop_timer);
-    uv_timer_stop(&rn->end_timer);
-    if (rn->workers)
-        fl_workers_stop_workloads(rn->workers);
-    set_phase(rn, PH_HEAL);
-    heal_all(rn);
-    teardown(rn);
+    }
+    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_FAULT, fault_key(fr), fr->desc, NULL);
+    if (fr->heal_requested || rn->run.aborting)
+        do_heal(fs);
+    else if (fr->fault->for_ms && fr->fault->type->revert)
+        uv_timer_start(&fs->heal_timer, on_heal_timer, fr->fault->for_ms, 0);
+}
+
+void fl_fault_done(struct fl_fault_run *fr, int status, const char *error)
+{
+    struct fault_slot *fs = (struct fault_slot *)fr; /* fr is the first member */
+    int was = fr->pending;
+    fr->pending = 0;
+    if (was == FL_PENDING_INJECT)
+        inject_finished(fs, status, error ? error : "");
+    else if (was == FL_PENDING_HEAL)
+        heal_finished(fs, status, error ? error : "");
 }
 
 static void on_heal_timer(uv_timer_t *t)
@@ -207,19 +255,27 @@ static void on_inject_timer(uv_timer_t *t)
     fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_FAULT, NULL, NULL, NULL);
     struct fl_error err = {0};
     int rc = fr->fault->type->inject(fr, &err);
-    fr->injected = 1; /* even on failure: revert must undo a partial injection */
-    if (rc) {
-        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_FAULT, fr->key[0] ? fr->key : NULL,
-                      NULL, err.msg);
-        harness_fail(rn, FL_EINJECT, "injection %s (%s:%d:%d) failed: %s", name,
-                     fr->fault->pos.file, fr->fault->pos.line, fr->fault->pos.col, err.msg);
-        abort_run(rn);
+    if (rc == FL_PENDING) {
+        fr->pending = FL_PENDING_INJECT;
         return;
     }
-    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_FAULT, fr->key[0] ? fr->key : NULL,
-                  fr->desc, NULL);
-    if (fr->fault->for_ms && fr->fault->type->revert)
-        uv_timer_start(&fs->heal_timer, on_heal_timer, fr->fault->for_ms, 0);
+    inject_finished(fs, rc, err.msg);
+}
+
+/* Stop the timeline early (harness failure or Ctrl-C): heal, then teardown. */
+static void abort_run(struct runner *rn)
+{
+    if (rn->teardown_started)
+        return;
+    rn->run.aborting = 1;
+    uv_timer_stop(&rn->phase_timer);
+    uv_timer_stop(&rn->stop_timer);
+    uv_timer_stop(&rn->end_timer);
+    if (rn->workers)
+        fl_workers_stop_workloads(rn->workers);
+    set_phase(rn, PH_HEAL);
+    heal_all(rn);
+    teardown(rn);
 }
 
 /* ---- phases ---------------------------------------------------------- */
@@ -256,6 +312,30 @@ static void on_watchdog(uv_timer_t *t)
     }
 }
 
+/* Services stop only once no injection or heal is in flight: a heal may
+ * still need them (a Redis UNPAUSE, a restart). Polled; bounded by the
+ * watchdog. */
+static void stop_target_when_healed(uv_timer_t *t)
+{
+    struct runner *rn = t->data;
+    if (faults_pending(rn)) {
+        uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
+        return;
+    }
+    heal_all(rn); /* injections that ended meanwhile */
+    if (faults_pending(rn)) {
+        uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
+        return;
+    }
+    if (rn->run.target) {
+        int rc = rn->run.target->type->stop(rn->run.target, on_target_stopped, rn);
+        if (rc)
+            on_target_stopped(rn->run.target, rc, NULL, rn);
+    } else {
+        on_target_stopped(NULL, 0, NULL, rn);
+    }
+}
+
 static void teardown(struct runner *rn)
 {
     if (rn->teardown_started)
@@ -280,14 +360,8 @@ static void teardown(struct runner *rn)
     for (size_t i = 0; i < rn->run.sc->nservices; i++)
         if (rn->run.sc->services[i].stop_grace_ms > grace)
             grace = rn->run.sc->services[i].stop_grace_ms;
-    uv_timer_start(&rn->watchdog, on_watchdog, grace + 10000, 0);
-    if (rn->run.target) {
-        int rc = rn->run.target->type->stop(rn->run.target, on_target_stopped, rn);
-        if (rc)
-            on_target_stopped(rn->run.target, rc, NULL, rn);
-    } else {
-        on_target_stopped(NULL, 0, NULL, rn);
-    }
+    uv_timer_start(&rn->watchdog, on_watchdog, grace + 30000, 0);
+    stop_target_when_healed(&rn->phase_timer);
 }
 
 static void on_drained(void *ud)

@@ -58,13 +58,19 @@ struct fl_target_type {
     /* SIGSTOP / SIGCONT the group, tracking `paused`. */
     int (*pause)(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
     int (*resume)(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+    /* Start a stopped instance now, whatever its restart policy or backoff
+     * (clears `blocked`). A running instance is left alone. Readiness is
+     * checked in the background (in->ready). Returns 0 or FL_E*. */
+    int (*start_instance)(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
     /* Resolve target names: "svc" (round-robin host:port over ready
      * replicas), "svc.port", "svc.host", "svc.N" (host:port), "svc.N.port",
      * "svc.N.pid". FL_ENOTFOUND when the name is not the target's. */
     int (*resolve)(struct fl_target *t, const char *name, size_t len,
                    struct fl_buf *out, struct fl_error *err);
     /* Synchronous last resort: SIGKILL every process group still alive and
-     * free everything. Never leaves a process behind. */
+     * free everything. Never leaves a process behind. Handles are closed and
+     * memory is freed from close callbacks: run the loop until it returns 0
+     * afterwards. */
     void (*destroy)(struct fl_target *t);
 };
 

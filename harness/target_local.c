@@ -502,6 +502,26 @@ static int local_resume(struct fl_target *t, struct fl_instance *in, struct fl_e
     return local_signal(t, in, SIGCONT, err);
 }
 
+static int local_start_instance(struct fl_target *t, struct fl_instance *pub,
+                                struct fl_error *err)
+{
+    (void)t;
+    struct local_inst *in = (struct local_inst *)pub;
+    pub->blocked = 0;
+    if (in->proc)
+        return 0;
+    if (in->lt->stopping || in->lt->destroyed)
+        return fl_error_set(err, FL_EINJECT, "%s: the target is stopping", pub->id);
+    if (in->restart_pending) {
+        uv_timer_stop(&in->restart_timer);
+        in->restart_pending = 0;
+    }
+    int rc = fl_local_inst_spawn(in, err);
+    if (rc == 0)
+        pub->restarts++;
+    return rc;
+}
+
 /* ---- resolve --------------------------------------------------------- */
 
 static int add_addr(struct fl_buf *out, int port)
@@ -603,6 +623,7 @@ const struct fl_target_type fl_target_local = {
     .terminate = local_terminate,
     .pause = local_pause,
     .resume = local_resume,
+    .start_instance = local_start_instance,
     .resolve = local_resolve,
     .destroy = local_destroy,
 };
