@@ -76,9 +76,37 @@ struct fl_capture {
     struct fl_pos pos;
 };
 
+enum fl_workload_kind { FL_WORKLOAD_HTTP, FL_WORKLOAD_REDIS };
+
+/* Where a Redis client connects: a fixed address, or the primary that the
+ * sentinels of a service name (rediscovered after every connection error). */
+struct fl_redis_at {
+    const char *addr;            /* template "127.0.0.1:${redis.port}", or NULL */
+    const char *sentinels;       /* name of the sentinel service, or NULL */
+    const char *master;          /* sentinel master name, default "mymaster" */
+};
+
+/* A Redis write workload (kind FL_WORKLOAD_REDIS): every operation writes a
+ * unique element (${value}) and records it (f="write"); after the drain
+ * phase one final read (f="read") of `key` on the primary. */
+struct fl_redis_work {
+    struct fl_redis_at at;
+    const char *const *command;  /* templates, NULL-terminated; ${value} is
+                                  * this op's unique element */
+    size_t ncommand;
+    const char *key;             /* the key written to (history key) */
+    const char *const *read;     /* final read, e.g. [SMEMBERS, acked] */
+    size_t nread;
+    int wait_replicas;           /* WAIT n timeout after each write; 0: none */
+    uint64_t wait_timeout_ms;    /* default 100ms */
+    uint64_t timeout_ms;         /* per command, default 1s */
+};
+
 struct fl_workload {
     const char *name;
     struct fl_pos pos;
+    enum fl_workload_kind kind;  /* HTTP unless the item has `redis:` */
+    struct fl_redis_work redis;  /* kind FL_WORKLOAD_REDIS */
     double rate;                 /* operations per second, open loop */
     uint64_t start_ms;           /* offset into the timeline, default 0 */
     uint64_t stop_ms;            /* default: the scenario's duration */
@@ -92,13 +120,25 @@ struct fl_workload {
     struct fl_follow follow;
 };
 
-enum fl_probe_kind { FL_PROBE_HTTP };
+enum fl_probe_kind { FL_PROBE_HTTP, FL_PROBE_REDIS };
 
 struct fl_probe {
     const char *name;
     struct fl_pos pos;
     enum fl_probe_kind kind;
-    const char *url;             /* template */
+    /* Per-replica probe: sample every replica of this service each tick;
+     * ${each} is the replica's 127.0.0.1:PORT, ${each.port} its port, and
+     * each sample's history key is the instance id ("api.1"). NULL: one
+     * sample per tick, no key. */
+    const char *each;
+    const char *url;             /* HTTP: template */
+    /* Redis: a command (templates, NULL-terminated) sent to `at`; the
+     * recorded value is `field` of an INFO-style reply ("role"), or the
+     * reply as text. */
+    const char *const *command;
+    size_t ncommand;
+    const char *field;
+    struct fl_redis_at at;
     const char *record;          /* JSON Pointer or NULL: record the status */
     const int *ok_status;        /* default 200..299 */
     size_t nok_status;

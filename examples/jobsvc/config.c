@@ -22,7 +22,14 @@ void js_cfg_usage(FILE *out) {
           "usage: jobsvc --port N [options]\n"
           "\n"
           "  --port N            HTTP port on 127.0.0.1 (required)\n"
-          "  --redis HOST:PORT   Redis server (required with state=redis or shutdown=drain)\n"
+          "  --redis HOST:PORT   one Redis server (state=redis or shutdown=drain need it\n"
+          "                      or --sentinels)\n"
+          "  --sentinels HOST:PORT[,HOST:PORT...]\n"
+          "                      Redis Sentinels to ask for the primary (up to 8); asked\n"
+          "                      again after a connection error, timeout or READONLY\n"
+          "  --master-name NAME  primary's name at the sentinels (default mymaster)\n"
+          "  --cache-dir DIR     file cache used after a Redis error (default\n"
+          "                      /tmp/jobsvc-<name>; jobs.log is created on first use)\n"
           "  --name NAME         replica name for logs and JSON (default jobsvc-<pid>)\n"
           "  --workers N         worker threads (default 2, 0..64)\n"
           "  --job-ms N          time per job in ms, jittered +-30%% (default 300)\n"
@@ -63,16 +70,49 @@ static int parse_int(const char *text, long lo, long hi, int *out) {
   return 0;
 }
 
-static int parse_redis(struct js_cfg *cfg, const char *text) {
-  const char *colon = strrchr(text, ':');
+/* "HOST:PORT" (len bytes of text) into host (JS_HOST_MAX) and port; 0 or -1. */
+static int parse_addr(const char *text, size_t len, char *host, int *port) {
+  const char *colon = memrchr(text, ':', len);
   if (colon == NULL || colon == text)
     return -1;
   size_t hlen = (size_t)(colon - text);
-  if (hlen >= sizeof cfg->redis_host)
+  size_t plen = len - hlen - 1;
+  char digits[8];
+  if (hlen >= JS_HOST_MAX || plen == 0 || plen >= sizeof digits)
     return -1;
-  memcpy(cfg->redis_host, text, hlen);
-  cfg->redis_host[hlen] = '\0';
-  return parse_int(colon + 1, 1, 65535, &cfg->redis_port);
+  memcpy(host, text, hlen);
+  host[hlen] = '\0';
+  memcpy(digits, colon + 1, plen);
+  digits[plen] = '\0';
+  return parse_int(digits, 1, 65535, port);
+}
+
+/* "HOST:PORT[,HOST:PORT...]" into cfg->sentinels; 0 or -1. */
+static int parse_sentinels(struct js_cfg *cfg, const char *text) {
+  cfg->nsentinels = 0;
+  const char *p = text;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (cfg->nsentinels >= JS_SENTINELS_MAX)
+      return -1;
+    struct js_addr *a = &cfg->sentinels[cfg->nsentinels];
+    if (parse_addr(p, len, a->host, &a->port) != 0)
+      return -1;
+    cfg->nsentinels++;
+    if (comma == NULL)
+      return 0;
+    p = comma + 1;
+  }
+}
+
+/* Copies text into out (size bytes) when it is non-empty and fits. */
+static int parse_text(const char *text, char *out, size_t size) {
+  size_t n = strlen(text);
+  if (n == 0 || n >= size)
+    return -1;
+  memcpy(out, text, n + 1);
+  return 0;
 }
 
 static int parse_name(struct js_cfg *cfg, const char *text) {
@@ -110,8 +150,19 @@ static int apply_option(struct js_cfg *cfg, const char *opt, const char *val, in
       return usage_error("bad --port '%s'", val);
     *have_port = true;
   } else if (strcmp(opt, "redis") == 0) {
-    if (parse_redis(cfg, val) != 0)
+    if (parse_addr(val, strlen(val), cfg->redis_host, &cfg->redis_port) != 0)
       return usage_error("bad --redis '%s' (want HOST:PORT)", val);
+  } else if (strcmp(opt, "sentinels") == 0) {
+    if (parse_sentinels(cfg, val) != 0)
+      return usage_error("bad --sentinels '%s' (want HOST:PORT[,HOST:PORT...], at most %d)",
+                         val, JS_SENTINELS_MAX);
+  } else if (strcmp(opt, "master-name") == 0) {
+    /* Sent as one RESP argument: any text works, but keep it printable. */
+    if (parse_text(val, cfg->master_name, sizeof cfg->master_name) != 0 || strchr(val, ' '))
+      return usage_error("bad --master-name '%s' (1-127 chars, no spaces)", val);
+  } else if (strcmp(opt, "cache-dir") == 0) {
+    if (parse_text(val, cfg->cache_dir, sizeof cfg->cache_dir - 16) != 0)
+      return usage_error("bad --cache-dir '%s' (1-495 chars)", val);
   } else if (strcmp(opt, "name") == 0) {
     if (parse_name(cfg, val) != 0)
       return usage_error("bad --name '%s' (1-63 chars of [A-Za-z0-9._-])", val);
@@ -152,6 +203,7 @@ int js_cfg_parse(struct js_cfg *cfg, int argc, char **argv) {
   cfg->job_ms = 300;
   cfg->lease_ms = 1500;
   snprintf(cfg->name, sizeof cfg->name, "jobsvc-%ld", (long)getpid());
+  snprintf(cfg->master_name, sizeof cfg->master_name, "mymaster");
   int profile = 1;
   int explicit_bug[JS_BUG_COUNT];
   for (int i = 0; i < JS_BUG_COUNT; i++)
@@ -189,7 +241,14 @@ int js_cfg_parse(struct js_cfg *cfg, int argc, char **argv) {
     return usage_error("--port is required");
   for (int i = 0; i < JS_BUG_COUNT; i++)
     cfg->fixed[i] = explicit_bug[i] >= 0 ? explicit_bug[i] == 1 : profile == 1;
-  if (js_needs_redis(cfg) && cfg->redis_host[0] == '\0')
-    return usage_error("--redis HOST:PORT is required with --state redis or --shutdown drain");
+  bool single = cfg->redis_host[0] != '\0';
+  if (single && cfg->nsentinels > 0)
+    return usage_error("--redis and --sentinels exclude each other");
+  if (js_needs_redis(cfg) && !single && cfg->nsentinels == 0)
+    return usage_error("--redis HOST:PORT or --sentinels HOST:PORT,... is required with "
+                       "--state redis or --shutdown drain");
+  /* After the loop: the default follows --name wherever it was given. */
+  if (cfg->cache_dir[0] == '\0')
+    snprintf(cfg->cache_dir, sizeof cfg->cache_dir, "/tmp/jobsvc-%s", cfg->name);
   return 0;
 }

@@ -2,7 +2,9 @@
  * The HTTP API on 127.0.0.1, served by a libmicrohttpd thread pool.
  *   POST /api/overview  -> 202 {"job_id"}            503 when draining / Redis down
  *   GET  /api/jobs/{id} -> 200 {job_id,status,replica,attempts}  404  503
- *   GET  /healthz       -> 200 {status,replica,state,redis}      503 when draining
+ *   GET  /healthz       -> 200 {status,replica,state,redis,store} 503 when draining
+ *   GET  /api/store     -> 200 {store,primary}
+ * /healthz stays 200 "ok" on the file cache too: that is the incident.
  */
 #include "jobsvc.h"
 
@@ -96,9 +98,19 @@ static enum MHD_Result handle_health(struct js_app *app, struct MHD_Connection *
                       : js_redis_seen_up()       ? "up"
                                                  : "down";
   return reply_json(conn, draining ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK,
-                    json_pack("{s:s,s:s,s:s,s:s}", "status", draining ? "draining" : "ok",
+                    json_pack("{s:s,s:s,s:s,s:s,s:s}", "status", draining ? "draining" : "ok",
                               "replica", app->cfg.name, "state",
-                              js_state_redis(&app->cfg) ? "redis" : "memory", "redis", redis));
+                              js_state_redis(&app->cfg) ? "redis" : "memory", "redis", redis,
+                              "store", js_store_name(&app->cfg)));
+}
+
+/* For probes: the store in use and the primary as last known (no round trip). */
+static enum MHD_Result handle_store(struct js_app *app, struct MHD_Connection *conn) {
+  char primary[JS_HOST_MAX + 8] = "";
+  if (js_needs_redis(&app->cfg))
+    js_primary_describe(&app->cfg, primary, sizeof primary);
+  return reply_json(conn, MHD_HTTP_OK,
+                    json_pack("{s:s,s:s}", "store", js_store_name(&app->cfg), "primary", primary));
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -128,6 +140,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   if (strcmp(url, "/healthz") == 0)
     return get ? handle_health(app, conn)
+               : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  if (strcmp(url, "/api/store") == 0)
+    return get ? handle_store(app, conn)
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found");
 }

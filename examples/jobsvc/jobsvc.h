@@ -30,9 +30,9 @@
  * The bug table: one row per switchable bug. Each bug has exactly two
  * values: the buggy one (what the incident did) and the fixed one.
  * `--profile buggy|fixed` sets every row at once; `--<flag> VALUE` overrides
- * one row whatever the argument order. A later bug is one more row, e.g.
- *   X(REDIS_FALLBACK, "redis-fallback", "sticky", "recover", "...")
- * and then `js_cfg_fixed(cfg, JS_BUG_REDIS_FALLBACK)` where it matters.
+ * one row whatever the argument order. A later bug is one more row (as
+ * REDIS_FALLBACK was) and then `js_cfg_fixed(cfg, JS_BUG_<ID>)` where it
+ * matters.
  */
 #define JS_BUG_MAP(X)                                                        \
   X(STATE, "state", "memory", "redis",                                       \
@@ -43,7 +43,13 @@
     "abandon = in-process queue, a killed replica leaves its jobs pending/"  \
     "running forever and SIGTERM exits at once; drain = shared Redis queue " \
     "+ leases + reaper (a killed replica's jobs are finished elsewhere), "   \
-    "SIGTERM stops accepting, finishes in-flight jobs, exits 0")
+    "SIGTERM stops accepting, finishes in-flight jobs, exits 0")             \
+  X(REDIS_FALLBACK, "redis-fallback", "sticky", "recover",                   \
+    "on a Redis error the replica falls back to a file cache in --cache-dir "\
+    "(/healthz stays 200 ok either way); sticky = it never goes back, so "   \
+    "its jobs are invisible to the others and theirs to it; recover = every"\
+    " 500ms it probes Redis (through the sentinels) and, once it answers, "  \
+    "moves the jobs it accepted on file into Redis and switches back")
 
 enum js_bug {
 #define JS_BUG_ENUM(id, flag, buggy, fixed, help) JS_BUG_##id,
@@ -62,10 +68,22 @@ struct js_bug_row {
 /* The table generated from JS_BUG_MAP, indexed by enum js_bug. */
 extern const struct js_bug_row js_bug_table[JS_BUG_COUNT];
 
+#define JS_SENTINELS_MAX 8
+#define JS_HOST_MAX 256
+
+struct js_addr {
+  char host[JS_HOST_MAX];
+  int port;
+};
+
 struct js_cfg {
   int port;
-  char redis_host[256]; /* empty when --redis was not given */
+  char redis_host[JS_HOST_MAX]; /* empty when --redis was not given */
   int redis_port;
+  struct js_addr sentinels[JS_SENTINELS_MAX]; /* --sentinels, in the order given */
+  int nsentinels;                             /* 0: single instance (--redis) */
+  char master_name[128];                      /* --master-name, default mymaster */
+  char cache_dir[512];                        /* --cache-dir, default /tmp/jobsvc-<name> */
   char name[JS_NAME_MAX];
   int workers;
   int job_ms;
@@ -90,6 +108,9 @@ static inline bool js_drain(const struct js_cfg *cfg) {
 }
 static inline bool js_needs_redis(const struct js_cfg *cfg) {
   return js_state_redis(cfg) || js_drain(cfg);
+}
+static inline bool js_fallback_recovers(const struct js_cfg *cfg) {
+  return js_cfg_fixed(cfg, JS_BUG_REDIS_FALLBACK);
 }
 
 /* ---- util.c ---------------------------------------------------------- */
@@ -117,6 +138,8 @@ bool js_valid_id(const char *id);
 struct js_redis {
   redisContext *ctx;
   const struct js_cfg *cfg;
+  char host[JS_HOST_MAX]; /* where ctx is connected (the primary at that time) */
+  int port;
   int64_t next_try_ms;
   bool was_up; /* for logging transitions only, not every failure */
   char label[32];
@@ -127,7 +150,10 @@ void js_redis_close(struct js_redis *r);
 /*
  * Runs one command. Returns a reply the caller frees with freeReplyObject,
  * or NULL when Redis is unreachable, timed out or answered an error (the
- * error is logged). Never returns a REDIS_REPLY_ERROR reply.
+ * error is logged). Never returns a REDIS_REPLY_ERROR reply. Connection
+ * errors, timeouts and READONLY/MASTERDOWN replies also make the replica
+ * forget the primary (asked again from the sentinels) and fall back to the
+ * file cache (js_store_fall_back).
  */
 redisReply *js_redis_argv(struct js_redis *r, int argc, const char **argv);
 /* Last known reachability, for /healthz (no round trip). */
@@ -146,6 +172,38 @@ int js_redis_pool_init(struct js_redis_pool *p, const struct js_cfg *cfg, int si
 /* Borrow within timeout_ms; NULL on timeout. Give it back with put. */
 struct js_redis *js_redis_pool_get(struct js_redis_pool *p, int timeout_ms);
 void js_redis_pool_put(struct js_redis_pool *p, struct js_redis *r);
+
+/* ---- sentinel.c: where the primary is ---------------------------------- */
+
+/*
+ * Fills host (size bytes) and port with the Redis primary: --redis as given,
+ * or the answer of the first sentinel that knows --master-name (cached until
+ * js_primary_forget). Returns 0, or -1 when no sentinel answered. May block
+ * for about 600ms per sentinel; thread-safe.
+ */
+int js_primary_addr(const struct js_cfg *cfg, char *host, size_t size, int *port);
+/* A connection to host:port failed: ask the sentinels again next time. */
+void js_primary_forget(const struct js_cfg *cfg, const char *host, int port);
+/*
+ * True when the sentinels named another primary than host:port since that
+ * connection was made (so it must be dropped before use). No round trip.
+ */
+bool js_primary_moved(const struct js_cfg *cfg, const char *host, int port);
+/* "host:port" of the last known primary into out; "" when never known. */
+void js_primary_describe(const struct js_cfg *cfg, char *out, size_t size);
+
+/* ---- failover.c: which store this replica uses right now --------------- */
+
+/* Enables the fallback when the configuration uses Redis at all. */
+void js_store_mode_init(const struct js_cfg *cfg);
+/* True while the replica is on its file cache. */
+bool js_store_on_file(void);
+/* A Redis error: switch to the file cache (logged once per switch). */
+void js_store_fall_back(const char *why);
+/* Back on Redis; only the migration calls it, holding the file store lock. */
+void js_store_back_to_redis(void);
+/* "redis", "file", or "memory" when Redis is not used at all. */
+const char *js_store_name(const struct js_cfg *cfg);
 
 /* ---- store.c / memstore.c -------------------------------------------- */
 
@@ -173,13 +231,16 @@ void js_memstore_update(struct js_memstore *m, const char *id, const char *statu
 
 /* ---- the application ------------------------------------------------- */
 
-struct js_localq; /* queue.c, in-process queue for shutdown=abandon */
+struct js_localq;    /* queue.c, in-process queue for shutdown=abandon */
+struct js_filestore; /* filestore.c, the file cache used after a Redis error */
 
 struct js_app {
   struct js_cfg cfg;
   struct js_memstore *mem;     /* state=memory */
   struct js_redis_pool pool;   /* HTTP threads; only when Redis is used */
   struct js_localq *localq;    /* shutdown=abandon */
+  struct js_filestore *file;   /* only when Redis is used */
+  struct js_localq *fileq;     /* jobs accepted on file; == localq in abandon mode */
   atomic_bool draining;        /* SIGTERM in drain mode: POST -> 503 */
   atomic_bool stopping;        /* workers must stop taking jobs */
   atomic_int inflight;         /* jobs being executed right now */
@@ -198,6 +259,46 @@ int js_store_submit(struct js_app *app, struct js_redis *r, const char *id);
 /* Status change outside the lease protocol (abandon mode workers). */
 int js_store_set(struct js_app *app, struct js_redis *r, const char *id, const char *status,
                  long add_attempts);
+
+/* ---- filestore.c ------------------------------------------------------- */
+
+/*
+ * The file cache: records of jobs this replica accepted (or changed) while
+ * on file, in memory and appended to <cache-dir>/jobs.log, which is created
+ * on the first write and replayed at start. Bounded to JS_FILE_MAX_JOBS.
+ * Returns NULL on ENOMEM or an unreadable log.
+ */
+#define JS_FILE_MAX_JOBS 4096
+struct js_filestore *js_filestore_open(const struct js_cfg *cfg, struct js_localq *requeue);
+/*
+ * Records a new pending job. Returns 0, -1 when the cache is full or the
+ * log cannot be written, 1 when the replica is back on Redis (use Redis).
+ */
+int js_filestore_submit(struct js_filestore *f, const char *id, const char *replica);
+/* Removes id's record (its queueing failed). */
+void js_filestore_forget(struct js_filestore *f, const char *id);
+/*
+ * Looks id up. Returns 0 and fills out when it is on file; otherwise 1 and
+ * sets *on_file to the store mode read under the same lock as the lookup.
+ */
+int js_filestore_get(struct js_filestore *f, const char *id, struct js_job *out, bool *on_file);
+/*
+ * Status change: applied on file when id has a record there, or when the
+ * replica is on file (a record is created). Returns 0 when applied, 1 when
+ * the change belongs to Redis/memory, -1 when the log cannot be written.
+ */
+int js_filestore_set(struct js_filestore *f, const char *id, const char *status,
+                     const char *replica, long add_attempts);
+/* pending -> running (attempts+1) on file; false when id is not pending there. */
+bool js_filestore_claim(struct js_filestore *f, const char *id, const char *replica);
+int js_filestore_count(struct js_filestore *f);
+/*
+ * Moves every record into Redis (or memory, state=memory), queueing the
+ * pending ones in drain mode, then switches the replica back to Redis.
+ * Returns the number of jobs moved, or -1 on a Redis error (nothing switched;
+ * records already moved are gone from the file, the rest stay).
+ */
+int js_filestore_migrate(struct js_app *app, struct js_redis *r);
 
 /* ---- queue.c ---------------------------------------------------------- */
 
@@ -226,6 +327,8 @@ int js_rq_reap(struct js_app *app, struct js_redis *r, int *requeued);
 /* ---- worker.c / http.c ----------------------------------------------- */
 
 int js_workers_start(struct js_app *app);
+/* recover mode: every ~500ms, probe Redis and migrate back (failover.c). */
+void js_failover_loop(struct js_app *app, struct js_redis *r);
 /* Joins workers and the reaper within timeout_ms; returns threads still running. */
 int js_workers_join(struct js_app *app, int timeout_ms);
 

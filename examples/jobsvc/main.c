@@ -26,11 +26,25 @@ static void log_config(const struct js_cfg *cfg) {
       break;
     used += (size_t)n;
   }
-  char redis[300] = "-";
-  if (cfg->redis_host[0] != '\0')
+  char redis[600] = "-";
+  if (cfg->redis_host[0] != '\0') {
     snprintf(redis, sizeof redis, "%s:%d", cfg->redis_host, cfg->redis_port);
+  } else if (cfg->nsentinels > 0) {
+    size_t at = 0;
+    for (int i = 0; i < cfg->nsentinels && at < sizeof redis; i++) {
+      int n = snprintf(redis + at, sizeof redis - at, "%s%s:%d", i ? "," : "sentinels:",
+                       cfg->sentinels[i].host, cfg->sentinels[i].port);
+      if (n < 0)
+        break;
+      at += (size_t)n;
+    }
+  }
   js_log("starting pid %ld on 127.0.0.1:%d workers=%d job-ms=%d lease-ms=%d redis=%s%s",
          (long)getpid(), cfg->port, cfg->workers, cfg->job_ms, cfg->lease_ms, redis, bugs);
+  if (cfg->nsentinels > 0)
+    js_log("primary '%s' is found through the sentinels", cfg->master_name);
+  if (js_needs_redis(cfg))
+    js_log("file cache after a Redis error: %s/jobs.log", cfg->cache_dir);
 }
 
 /* One PING so the log says early whether Redis is reachable; never fatal. */
@@ -40,7 +54,7 @@ static void probe_redis(struct js_app *app) {
   const char *argv[] = {"PING"};
   redisReply *rep = js_redis_argv(&r, 1, argv);
   if (rep != NULL) {
-    js_log("redis %s:%d reachable", app->cfg.redis_host, app->cfg.redis_port);
+    js_log("redis %s:%d reachable", r.host, r.port);
     freeReplyObject(rep);
   }
   js_redis_close(&r);
@@ -86,7 +100,10 @@ static int drain_and_exit(struct js_app *app, struct MHD_Daemon *http, const sig
   return 0;
 }
 
+#define FILEQ_CAPACITY (JS_FILE_MAX_JOBS * 2) /* room for ids a migration made stale */
+
 static int init_app(struct js_app *app) {
+  js_store_mode_init(&app->cfg);
   if (!js_state_redis(&app->cfg)) {
     app->mem = js_memstore_new();
     if (app->mem == NULL)
@@ -95,6 +112,14 @@ static int init_app(struct js_app *app) {
   if (!js_drain(&app->cfg)) {
     app->localq = js_localq_new(LOCALQ_CAPACITY);
     if (app->localq == NULL)
+      return -1;
+  }
+  if (js_needs_redis(&app->cfg)) {
+    app->fileq = js_drain(&app->cfg) ? js_localq_new(FILEQ_CAPACITY) : app->localq;
+    if (app->fileq == NULL)
+      return -1;
+    app->file = js_filestore_open(&app->cfg, app->fileq);
+    if (app->file == NULL)
       return -1;
   }
   return 0;
@@ -119,11 +144,11 @@ int main(int argc, char **argv) {
   sigaddset(&set, SIGINT);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
 
+  log_config(&app.cfg);
   if (init_app(&app) != 0) {
-    js_log("out of memory");
+    js_log("cannot initialize (out of memory or unreadable file cache)");
     return 1;
   }
-  log_config(&app.cfg);
   if (js_needs_redis(&app.cfg))
     probe_redis(&app);
   /* HTTP first: a port conflict must end the process before threads exist. */

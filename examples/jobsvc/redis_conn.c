@@ -2,7 +2,9 @@
  * Redis connections. hiredis contexts are not thread-safe, so every thread
  * owns its connection (workers, reaper) or borrows one from a small pool
  * guarded by a mutex (HTTP threads). Every connect and every command has a
- * timeout, so a paused or dead Redis turns into errors (503s), not hangs.
+ * timeout, so a paused or dead Redis turns into errors, not hangs. Every
+ * such error also switches the replica to its file cache (failover.c) and,
+ * with --sentinels, makes the next connection ask where the primary is now.
  */
 #include "jobsvc.h"
 
@@ -34,13 +36,42 @@ void js_redis_close(struct js_redis *r) {
   r->ctx = NULL;
 }
 
+/* The store is unusable through r: drop the link, re-ask, fall back to file. */
 static void mark_down(struct js_redis *r, const char *why) {
   if (r->was_up)
     js_log("redis[%s]: unavailable (%s)", r->label, why);
   r->was_up = false;
   atomic_store(&redis_up, false);
+  if (r->host[0] != '\0')
+    js_primary_forget(r->cfg, r->host, r->port);
   js_redis_close(r);
   r->next_try_ms = js_now_ms() + JS_REDIS_RETRY_MS;
+  js_store_fall_back(why);
+}
+
+/*
+ * With sentinels, a fresh connection must reach a primary: right after a
+ * failover a sentinel may still name the demoted one. Returns 0 when c is
+ * a primary, -1 and fills why otherwise.
+ */
+static int check_role(redisContext *c, char *why, size_t size) {
+  const char *argv[] = {"ROLE"};
+  redisReply *rep = redisCommandArgv(c, 1, argv, NULL);
+  if (rep == NULL) {
+    snprintf(why, size, "ROLE: %s", c->errstr[0] ? c->errstr : "no reply");
+    return -1;
+  }
+  bool primary = rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+                 rep->element[0]->type == REDIS_REPLY_STRING &&
+                 strcmp(rep->element[0]->str, "master") == 0;
+  if (!primary)
+    snprintf(why, size, "not a primary (ROLE %s)",
+             rep->type == REDIS_REPLY_ARRAY && rep->elements > 0 &&
+                     rep->element[0]->type == REDIS_REPLY_STRING
+                 ? rep->element[0]->str
+                 : "?");
+  freeReplyObject(rep);
+  return primary ? 0 : -1;
 }
 
 /* Returns 0 with r->ctx usable, -1 otherwise (backing off between tries). */
@@ -49,16 +80,22 @@ static int ensure_connected(struct js_redis *r) {
     return 0;
   if (js_now_ms() < r->next_try_ms)
     return -1;
+  r->host[0] = '\0';
+  if (js_primary_addr(r->cfg, r->host, sizeof r->host, &r->port) != 0) {
+    char why[160];
+    snprintf(why, sizeof why, "no sentinel knows primary '%s'", r->cfg->master_name);
+    mark_down(r, why);
+    return -1;
+  }
   struct timeval ctv = {.tv_sec = 0, .tv_usec = JS_REDIS_CONNECT_MS * 1000};
-  redisContext *c = redisConnectWithTimeout(r->cfg->redis_host, r->cfg->redis_port, ctv);
+  redisContext *c = redisConnectWithTimeout(r->host, r->port, ctv);
   if (c == NULL) {
     mark_down(r, "out of memory");
     return -1;
   }
+  char why[512];
   if (c->err) {
-    char why[512];
-    snprintf(why, sizeof why, "connect %s:%d: %s", r->cfg->redis_host, r->cfg->redis_port,
-             c->errstr);
+    snprintf(why, sizeof why, "connect %s:%d: %s", r->host, r->port, c->errstr);
     redisFree(c);
     mark_down(r, why);
     return -1;
@@ -70,15 +107,32 @@ static int ensure_connected(struct js_redis *r) {
     mark_down(r, "cannot set timeout");
     return -1;
   }
+  char role_why[160];
+  if (r->cfg->nsentinels > 0 && check_role(c, role_why, sizeof role_why) != 0) {
+    snprintf(why, sizeof why, "%s:%d: %s", r->host, r->port, role_why);
+    redisFree(c);
+    mark_down(r, why);
+    return -1;
+  }
   r->ctx = c;
   if (!r->was_up)
-    js_log("redis[%s]: connected to %s:%d", r->label, r->cfg->redis_host, r->cfg->redis_port);
+    js_log("redis[%s]: connected to %s:%d", r->label, r->host, r->port);
   r->was_up = true;
   atomic_store(&redis_up, true);
   return 0;
 }
 
+/* READONLY: the primary was demoted; MASTERDOWN: a replica lost its primary. */
+static bool wrong_server(const char *err) {
+  return strncmp(err, "READONLY", 8) == 0 || strncmp(err, "MASTERDOWN", 10) == 0;
+}
+
 redisReply *js_redis_argv(struct js_redis *r, int argc, const char **argv) {
+  if (r->ctx != NULL && js_primary_moved(r->cfg, r->host, r->port)) {
+    /* Idle through a failover: the link still points at the old primary. */
+    js_log("redis[%s]: primary moved away from %s:%d, reconnecting", r->label, r->host, r->port);
+    js_redis_close(r);
+  }
   if (ensure_connected(r) != 0)
     return NULL;
   redisReply *reply = redisCommandArgv(r->ctx, argc, argv, NULL);
@@ -94,6 +148,13 @@ redisReply *js_redis_argv(struct js_redis *r, int argc, const char **argv) {
     return NULL;
   }
   if (reply->type == REDIS_REPLY_ERROR) {
+    if (wrong_server(reply->str)) {
+      char why[512];
+      snprintf(why, sizeof why, "%s on %s:%d: %s", argv[0], r->host, r->port, reply->str);
+      freeReplyObject(reply);
+      mark_down(r, why);
+      return NULL;
+    }
     js_log("redis[%s]: %s failed: %s", r->label, argv[0], reply->str);
     /* LOADING / BUSY mean the server is not usable yet; keep the link. */
     freeReplyObject(reply);

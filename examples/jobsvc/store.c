@@ -3,6 +3,11 @@
  * Redis hash per job shared by every replica (the fix). The lease protocol
  * of drain mode updates the hash itself (queue.c); this file covers submit,
  * polls and the plain status updates of abandon mode.
+ *
+ * When Redis is used, a Redis error puts the replica on its file cache
+ * (failover.c): then submissions, polls and status changes go to the file
+ * first (filestore.c), and a submission that failed on Redis is retried
+ * there, so the client still gets its 202.
  */
 #include "jobsvc.h"
 
@@ -52,8 +57,16 @@ static int redis_get(struct js_redis *r, const char *id, struct js_job *out) {
 }
 
 int js_store_get(struct js_app *app, struct js_redis *r, const char *id, struct js_job *out) {
+  bool on_file = false;
+  if (js_needs_redis(&app->cfg) && js_filestore_get(app->file, id, out, &on_file) == 0)
+    return 0;
   if (!js_state_redis(&app->cfg))
     return js_memstore_get(app->mem, id, out) ? 0 : 1;
+  if (on_file) {
+    /* sticky believes its file is the whole truth: 404. recover knows it
+     * cannot tell while Redis is away: 503, not a false "not found". */
+    return js_fallback_recovers(&app->cfg) ? -1 : 1;
+  }
   return redis_get(r, id, out);
 }
 
@@ -85,7 +98,35 @@ static void forget(struct js_app *app, struct js_redis *r, const char *id) {
     freeReplyObject(rep);
 }
 
+/* Accepts id on the file cache. 0, -1, or 1 when the replica is back on Redis. */
+static int file_submit(struct js_app *app, const char *id) {
+  int rc = js_filestore_submit(app->file, id, app->cfg.name);
+  if (rc != 0)
+    return rc;
+  if (js_localq_push(app->fileq, id) != 0) {
+    js_filestore_forget(app->file, id);
+    return -1;
+  }
+  js_log("job %s: recorded in the file cache", id);
+  return 0;
+}
+
+static int submit_redis_or_memory(struct js_app *app, struct js_redis *r, const char *id);
+
 int js_store_submit(struct js_app *app, struct js_redis *r, const char *id) {
+  bool fallback = js_needs_redis(&app->cfg);
+  if (fallback && js_store_on_file()) {
+    int rc = file_submit(app, id);
+    if (rc <= 0)
+      return rc;
+  }
+  int rc = submit_redis_or_memory(app, r, id);
+  if (rc != 0 && fallback && js_store_on_file()) /* this very error made the switch */
+    rc = file_submit(app, id) == 0 ? 0 : -1;
+  return rc;
+}
+
+static int submit_redis_or_memory(struct js_app *app, struct js_redis *r, const char *id) {
   bool drain = js_drain(&app->cfg);
   if (js_state_redis(&app->cfg)) {
     /* In drain mode record and queue are one script: never one without the other. */
@@ -109,8 +150,24 @@ int js_store_submit(struct js_app *app, struct js_redis *r, const char *id) {
   return 0;
 }
 
+static int set_redis_or_memory(struct js_app *app, struct js_redis *r, const char *id,
+                               const char *status, long add_attempts);
+
 int js_store_set(struct js_app *app, struct js_redis *r, const char *id, const char *status,
                  long add_attempts) {
+  if (!js_needs_redis(&app->cfg))
+    return set_redis_or_memory(app, r, id, status, add_attempts);
+  int rc = js_filestore_set(app->file, id, status, app->cfg.name, add_attempts);
+  if (rc <= 0)
+    return rc;
+  rc = set_redis_or_memory(app, r, id, status, add_attempts);
+  if (rc != 0 && js_store_on_file())
+    rc = js_filestore_set(app->file, id, status, app->cfg.name, add_attempts) == 0 ? 0 : -1;
+  return rc;
+}
+
+static int set_redis_or_memory(struct js_app *app, struct js_redis *r, const char *id,
+                               const char *status, long add_attempts) {
   if (!js_state_redis(&app->cfg)) {
     js_memstore_update(app->mem, id, status, app->cfg.name, add_attempts);
     return 0;

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_THREADS 65        /* 64 workers + the reaper */
+#define MAX_THREADS 66        /* 64 workers + the reaper + the failover probe */
 #define IDLE_POLL_MS 50       /* empty shared queue: poll again after this */
 #define REDIS_BACKOFF_MS 200  /* Redis down: retry after this */
 #define ABANDON_SET_TRIES 10  /* abandon mode: give up recording after this */
@@ -116,11 +116,33 @@ static void finish_leased(struct worker *w, const char *owner, const char *id) {
   }
 }
 
+/*
+ * A job accepted on the file cache: no lease (nobody else can see it), the
+ * status goes to the file, or to Redis when a migration moved it meanwhile.
+ * A stale id (the migration queued it in Redis already) is skipped.
+ */
+static void run_file_job(struct worker *w, const char *id) {
+  if (!js_filestore_claim(w->app->file, id, w->app->cfg.name))
+    return;
+  atomic_fetch_add(&w->app->inflight, 1);
+  js_log("job %s: running on worker %d (file cache)", id, w->idx);
+  js_sleep_ms(jittered_ms(w->app->cfg.job_ms));
+  if (set_with_retries(w, id, "complete", 0))
+    js_log("job %s: complete", id);
+  atomic_fetch_sub(&w->app->inflight, 1);
+}
+
 /* The fix: shared queue, leases, fencing on completion. */
 static void drain_loop(struct worker *w) {
   char id[JS_ID_MAX];
   char owner[JS_NAME_MAX + 64];
   while (!stopping(w->app)) {
+    /* On file, the shared queue is out of reach: run what was accepted here. */
+    if (js_store_on_file() || js_localq_len(w->app->fileq) > 0) {
+      if (js_localq_pop(w->app->fileq, id, IDLE_POLL_MS * 4))
+        run_file_job(w, id);
+      continue;
+    }
     snprintf(owner, sizeof owner, "%s:%ld:w%d:%lu", w->app->cfg.name, (long)getpid(), w->idx,
              ++w->seq);
     int rc = js_rq_take(w->app, &w->redis, owner, id);
@@ -154,11 +176,19 @@ static void *reaper_main(void *arg) {
   int period = w->app->cfg.lease_ms / 2;
   while (!stopping(w->app)) {
     int requeued = 0;
-    js_rq_reap(w->app, &w->redis, &requeued);
+    if (!js_store_on_file())
+      js_rq_reap(w->app, &w->redis, &requeued);
     int64_t next = js_now_ms() + period;
     while (!stopping(w->app) && js_now_ms() < next)
       js_sleep_ms(IDLE_POLL_MS);
   }
+  js_redis_close(&w->redis);
+  return NULL;
+}
+
+static void *failover_main(void *arg) {
+  struct worker *w = arg;
+  js_failover_loop(w->app, &w->redis);
   js_redis_close(&w->redis);
   return NULL;
 }
@@ -187,6 +217,9 @@ int js_workers_start(struct js_app *app) {
       return -1;
   }
   if (js_drain(&app->cfg) && spawn(app, -1, "reaper", reaper_main) != 0)
+    return -1;
+  if (js_needs_redis(&app->cfg) && js_fallback_recovers(&app->cfg) &&
+      spawn(app, -1, "failover", failover_main) != 0)
     return -1;
   return 0;
 }
