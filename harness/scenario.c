@@ -242,13 +242,13 @@ static void apply_overrides(struct fl_sc_loader *ld, const struct fl_var_overrid
 
 enum {
     K_NAME, K_DESCRIPTION, K_VARS, K_DURATION, K_SETTLE, K_SEED, K_TARGET,
-    K_SERVICES, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_COUNT
+    K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = {
     [K_NAME] = "name", [K_DESCRIPTION] = "description", [K_VARS] = "vars",
     [K_DURATION] = "duration", [K_SETTLE] = "settle", [K_SEED] = "seed",
-    [K_TARGET] = "target", [K_SERVICES] = "services", [K_WORKLOAD] = "workload",
+    [K_TARGET] = "target", [K_SERVICES] = "services", [K_REDIS] = "redis", [K_WORKLOAD] = "workload",
     [K_PROBES] = "probes", [K_FAULTS] = "faults", [K_INVARIANTS] = "invariants",
 };
 
@@ -305,6 +305,8 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
 
     if (f[K_SERVICES].present)
         fl_sc_services(ld, f[K_SERVICES].val, f[K_SERVICES].key_pos);
+    if (f[K_REDIS].present)
+        fl_sc_redis(ld, f[K_REDIS].val, f[K_REDIS].key_pos);
     vars_vs_services(ld);
     if (f[K_WORKLOAD].present)
         fl_sc_workloads(ld, f[K_WORKLOAD].val, f[K_WORKLOAD].key_pos);

@@ -146,6 +146,8 @@ int fl_sc_valid_name(const char *s, int allow_dot);
 
 /* Sections. */
 void fl_sc_services(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
+/* The redis: shorthand (scenario_redis.c): appends generated services. */
+void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_workloads(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
