@@ -30,6 +30,9 @@ struct fl_fault_run {
     void (*done)(struct fl_fault_run *fr, int status, const char *error);
     int pending;                   /* 0, or FL_PENDING_INJECT / FL_PENDING_HEAL */
     int heal_requested;            /* heal as soon as a pending inject ends */
+    /* fl_fault_done called before inject/revert returned FL_PENDING. */
+    int in_call, early, early_status;
+    char early_error[512];
 };
 
 /* inject/revert may return FL_PENDING when the work goes on in the loop

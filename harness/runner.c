@@ -175,12 +175,16 @@ static void do_heal(struct fault_slot *fs)
     const char *name = fr->fault->type->name;
     fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_HEAL, fault_key(fr), NULL, NULL);
     struct fl_error err = {0};
+    fr->in_call = 1;
+    fr->early = 0;
     int rc = fr->fault->type->revert(fr, &err);
-    if (rc == FL_PENDING) {
+    fr->in_call = 0;
+    if (rc == FL_PENDING && fr->early)
+        heal_finished(fs, fr->early_status, fr->early_error);
+    else if (rc == FL_PENDING)
         fr->pending = FL_PENDING_HEAL;
-        return;
-    }
-    heal_finished(fs, rc, err.msg);
+    else
+        heal_finished(fs, rc, err.msg);
 }
 
 static void heal_all(struct runner *rn)
@@ -225,6 +229,14 @@ static void inject_finished(struct fault_slot *fs, int status, const char *error
 void fl_fault_done(struct fl_fault_run *fr, int status, const char *error)
 {
     struct fault_slot *fs = (struct fault_slot *)fr; /* fr is the first member */
+    if (fr->in_call) {
+        /* Completed before inject/revert even returned: keep the outcome
+         * for the caller, which finishes it once it sees FL_PENDING. */
+        fr->early = 1;
+        fr->early_status = status;
+        snprintf(fr->early_error, sizeof fr->early_error, "%s", error ? error : "");
+        return;
+    }
     int was = fr->pending;
     fr->pending = 0;
     if (was == FL_PENDING_INJECT)
@@ -254,12 +266,16 @@ static void on_inject_timer(uv_timer_t *t)
      * to the events file) before the fault is applied. */
     fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_FAULT, NULL, NULL, NULL);
     struct fl_error err = {0};
+    fr->in_call = 1;
+    fr->early = 0;
     int rc = fr->fault->type->inject(fr, &err);
-    if (rc == FL_PENDING) {
+    fr->in_call = 0;
+    if (rc == FL_PENDING && fr->early)
+        inject_finished(fs, fr->early_status, fr->early_error);
+    else if (rc == FL_PENDING)
         fr->pending = FL_PENDING_INJECT;
-        return;
-    }
-    inject_finished(fs, rc, err.msg);
+    else
+        inject_finished(fs, rc, err.msg);
 }
 
 /* Stop the timeline early (harness failure or Ctrl-C): heal, then teardown. */

@@ -1,0 +1,96 @@
+/* redis_kill.c - SIGKILL Redis instances chosen by role (the primary by
+ * default) and keep them down for the fault's duration; the heal starts
+ * them again. */
+#include "redis_common.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { P_SERVICE, P_ROLE, P_PICK };
+
+static const struct fl_param params[] = {
+    [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},
+    [P_ROLE] = {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"},
+};
+
+struct killed {
+    size_t n;
+    struct fl_instance *in[FL_MAX_PICK];
+};
+
+static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, const char *why)
+{
+    if (n == 0) {
+        fl_fault_done(fr, FL_EINJECT, why);
+        return;
+    }
+    struct killed *k = fr->state;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct fl_error e = {0};
+        int pid = in[i]->pid;
+        in[i]->blocked = 1; /* no restart policy brings it back before the heal */
+        k->in[k->n++] = in[i];
+        if (fr->run->target->type->signal(fr->run->target, in[i], SIGKILL, &e)) {
+            fl_fault_done(fr, FL_EINJECT, e.msg);
+            return;
+        }
+        fl_inj_add_key(fr, in[i]);
+        len += (size_t)snprintf(fr->desc + len, len < sizeof fr->desc ? sizeof fr->desc - len : 0,
+                                "%sSIGKILL %s (pid %d)", i ? ", " : "", in[i]->id, pid);
+        if (len >= sizeof fr->desc)
+            len = sizeof fr->desc - 1;
+    }
+    fl_fault_done(fr, 0, NULL);
+}
+
+static int inject(struct fl_fault_run *fr, struct fl_error *err)
+{
+    const struct fl_args *a = &fr->fault->args;
+    enum fl_redis_role role;
+    if (fl_parse_role(a->v[P_ROLE].s, &role))
+        return fl_error_set(err, FL_EINVAL, "role: expected primary, replica or any; got '%s'",
+                            a->v[P_ROLE].s);
+    struct killed *k = calloc(1, sizeof *k);
+    if (!k)
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    fr->state = k;
+    int rc = fl_redis_pick(fr, a->v[P_SERVICE].s, role, &a->v[P_PICK].pick, on_pick, err);
+    return rc ? rc : FL_PENDING;
+}
+
+static int revert(struct fl_fault_run *fr, struct fl_error *err)
+{
+    struct killed *k = fr->state;
+    if (!k)
+        return 0;
+    size_t len = 0;
+    fr->desc[0] = '\0';
+    for (size_t i = 0; i < k->n; i++) {
+        int rc = fr->run->target->type->start_instance(fr->run->target, k->in[i], err);
+        if (rc)
+            return rc;
+        len += (size_t)snprintf(fr->desc + len, len < sizeof fr->desc ? sizeof fr->desc - len : 0,
+                                "%sstarted %s (pid %d)", i ? ", " : "", k->in[i]->id,
+                                k->in[i]->pid);
+        if (len >= sizeof fr->desc)
+            len = sizeof fr->desc - 1;
+    }
+    free(k);
+    fr->state = NULL;
+    return 0;
+}
+
+const struct fl_injector_type fl_injector_redis_kill = {
+    .name = "redis.kill",
+    .help = "SIGKILL Redis instances by role (default: the primary); they stay down for `for:` and "
+            "are started again on heal",
+    .params = params,
+    .nparams = sizeof params / sizeof params[0],
+    .wants_duration = 1,
+    .inject = inject,
+    .revert = revert,
+};

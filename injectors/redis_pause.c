@@ -1,0 +1,166 @@
+/* redis_pause.c - make Redis instances stop answering for the fault's
+ * duration: SIGSTOP (the process freezes: clients time out, sentinels may
+ * fail over) or CLIENT PAUSE WRITE (the server holds every write; ALL
+ * would also hold the UNPAUSE).
+ * The heal sends SIGCONT or CLIENT UNPAUSE; a CLIENT PAUSE also expires by
+ * itself a little after the fault, so a crashed run cannot leave it on. */
+#include "redis_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { P_SERVICE, P_ROLE, P_PICK, P_MODE };
+
+static const struct fl_param params[] = {
+    [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},
+    [P_ROLE] = {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"},
+    [P_MODE] = {"mode", FL_PT_STRING, 0, "stop", "stop: SIGSTOP/SIGCONT; client: CLIENT PAUSE WRITE (writes held, reads answered), CLIENT UNPAUSE on heal"},
+};
+
+struct paused {
+    int client;
+    size_t n, waiting;
+    struct fl_instance *in[FL_MAX_PICK];
+    int pid[FL_MAX_PICK];
+    int failed;
+    char err[300];
+};
+
+static void add_desc(struct fl_fault_run *fr, const char *verb, struct fl_instance *in, int pid,
+                     size_t i)
+{
+    size_t len = strlen(fr->desc);
+    snprintf(fr->desc + len, sizeof fr->desc - len, "%s%s %s (pid %d)", i ? ", " : "", verb,
+             in->id, pid);
+}
+
+static void on_client_reply(const struct fl_rq_result *res, void *ud)
+{
+    struct fl_fault_run *fr = ud;
+    struct paused *p = fr->state;
+    if (res->status || res->is_error) {
+        p->failed = 1;
+        snprintf(p->err, sizeof p->err, "%.290s", res->text);
+    }
+    if (--p->waiting == 0)
+        fl_fault_done(fr, p->failed ? FL_EINJECT : 0, p->failed ? p->err : NULL);
+}
+
+static int client_cmd(struct fl_fault_run *fr, int unpause, struct fl_error *err)
+{
+    struct paused *p = fr->state;
+    char ms[32];
+    snprintf(ms, sizeof ms, "%llu", (unsigned long long)(fr->fault->for_ms + 2000));
+    const char *pause_argv[] = {"CLIENT", "PAUSE", ms, "WRITE"};
+    const char *unpause_argv[] = {"CLIENT", "UNPAUSE"};
+    p->waiting = p->n + 1;
+    p->failed = 0;
+    for (size_t i = 0; i < p->n; i++) {
+        int rc = unpause ? fl_rq(fr->run, p->in[i]->port, 2000, 2, unpause_argv, on_client_reply,
+                                 fr, err)
+                         : fl_rq(fr->run, p->in[i]->port, 2000, 4, pause_argv, on_client_reply, fr,
+                                 err);
+        if (rc) {
+            p->waiting = 0;
+            return rc;
+        }
+    }
+    if (--p->waiting == 0)
+        return p->failed ? fl_error_set(err, FL_EINJECT, "%s", p->err) : 0;
+    return FL_PENDING;
+}
+
+static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, const char *why)
+{
+    struct paused *p = fr->state;
+    if (n == 0) {
+        fl_fault_done(fr, FL_EINJECT, why);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        p->in[i] = in[i];
+        p->pid[i] = in[i]->pid;
+        p->n = i + 1;
+        fl_inj_add_key(fr, in[i]);
+        add_desc(fr, p->client ? "CLIENT PAUSE" : "SIGSTOP", in[i], in[i]->pid, i);
+        if (!p->client) {
+            struct fl_error e = {0};
+            if (fr->run->target->type->pause(fr->run->target, in[i], &e)) {
+                fl_fault_done(fr, FL_EINJECT, e.msg);
+                return;
+            }
+        }
+    }
+    if (!p->client) {
+        fl_fault_done(fr, 0, NULL);
+        return;
+    }
+    struct fl_error e = {0};
+    int rc = client_cmd(fr, 0, &e);
+    if (rc != FL_PENDING)
+        fl_fault_done(fr, rc, rc ? e.msg : NULL);
+}
+
+static int inject(struct fl_fault_run *fr, struct fl_error *err)
+{
+    const struct fl_args *a = &fr->fault->args;
+    enum fl_redis_role role;
+    if (fl_parse_role(a->v[P_ROLE].s, &role))
+        return fl_error_set(err, FL_EINVAL, "role: expected primary, replica or any; got '%s'",
+                            a->v[P_ROLE].s);
+    const char *mode = a->v[P_MODE].s;
+    if (strcmp(mode, "stop") != 0 && strcmp(mode, "client") != 0)
+        return fl_error_set(err, FL_EINVAL, "mode: expected stop or client; got '%s'", mode);
+    struct paused *p = calloc(1, sizeof *p);
+    if (!p)
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    p->client = strcmp(mode, "client") == 0;
+    fr->state = p;
+    int rc = fl_redis_pick(fr, a->v[P_SERVICE].s, role, &a->v[P_PICK].pick, on_pick, err);
+    return rc ? rc : FL_PENDING;
+}
+
+static int revert(struct fl_fault_run *fr, struct fl_error *err)
+{
+    struct paused *p = fr->state;
+    if (!p)
+        return 0;
+    fr->desc[0] = '\0';
+    for (size_t i = 0; i < p->n; i++)
+        add_desc(fr, p->client ? "CLIENT UNPAUSE" : "SIGCONT", p->in[i], p->pid[i], i);
+    if (p->client) {
+        /* The state stays until the process ends: a second revert (final
+         * heal) unpauses again, harmlessly. */
+        for (size_t i = 0; i < p->n; i++)
+            if (p->in[i]->pid != p->pid[i]) {
+                p->in[i] = p->in[--p->n]; /* restarted meanwhile: nothing to unpause */
+                p->pid[i] = p->pid[p->n];
+                i--;
+            }
+        if (p->n == 0)
+            return 0;
+        return client_cmd(fr, 1, err);
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (p->in[i]->pid == p->pid[i] && p->in[i]->paused) {
+            int rc = fr->run->target->type->resume(fr->run->target, p->in[i], err);
+            if (rc)
+                return rc;
+        }
+    free(p);
+    fr->state = NULL;
+    return 0;
+}
+
+const struct fl_injector_type fl_injector_redis_pause = {
+    .name = "redis.pause",
+    .help = "freeze Redis instances by role for `for:` (SIGSTOP, or CLIENT PAUSE with mode: "
+            "client); SIGCONT / CLIENT UNPAUSE on heal",
+    .params = params,
+    .nparams = sizeof params / sizeof params[0],
+    .wants_duration = 1,
+    .inject = inject,
+    .revert = revert,
+};
