@@ -11,6 +11,7 @@
  *     failover_timeout: 3s
  *     args: [--appendonly, "yes"]   # appended to every data node's command
  *
+ * The generated services start before those under services:.
  * Data nodes do not restart by themselves (restart: never): a primary that
  * came back at once would never be failed over. redis.kill restarts them on
  * heal; a returning old primary is turned into a replica by the sentinels.
@@ -133,9 +134,11 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
         fl_buf_free(&extra);
         return;
     }
+    /* The topology goes first: services start in order, and the ones that
+     * use Redis need it up. */
     if (ld->nservices)
-        memcpy(all, ld->services, ld->nservices * sizeof *all);
-    struct fl_service *data = &all[ld->nservices];
+        memcpy(all + add, ld->services, ld->nservices * sizeof *all);
+    struct fl_service *data = &all[0];
     base_service(data, name, key_pos, (int)replicas + 1);
     /* ${replica} 0 starts as the primary, the others replicate it. The
      * "$@" is for sh, not a faultline reference. */
@@ -147,7 +150,7 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
     fl_buf_free(&extra);
     data->command = script ? sh_command(ld, script, &data->ncommand) : NULL;
     if (sentinels) {
-        struct fl_service *sent = &all[ld->nservices + 1];
+        struct fl_service *sent = &all[1];
         const char *sname = arena_printf(ld, "%s-sentinel", name);
         base_service(sent, sname, key_pos, (int)sentinels);
         long long quorum = sentinels / 2 + 1;
