@@ -387,6 +387,126 @@ int fl_probe_samples(const struct fl_history *h, const char *name,
     return 0;
 }
 
+/* ---- key groups ----------------------------------------------------------- */
+
+void fl_keygroups_free(struct fl_keygroups *g)
+{
+    free(g->keys);
+    free(g->start);
+    memset(g, 0, sizeof *g);
+}
+
+struct named {
+    const char *key;
+    size_t g;           /* group number in order of first appearance */
+};
+
+static int named_cmp(const void *a, const void *b)
+{
+    const struct named *x = a, *y = b;
+    if (!x->key || !y->key)
+        return (x->key != NULL) - (y->key != NULL);
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->g > y->g) - (x->g < y->g);
+}
+
+static int one_group(struct fl_keygroups *g, const char *key, size_t n)
+{
+    g->keys = malloc(sizeof *g->keys);
+    g->start = malloc(2 * sizeof *g->start);
+    if (!g->keys || !g->start) {
+        fl_keygroups_free(g);
+        return FL_ENOMEM;
+    }
+    g->n = 1;
+    g->keys[0] = key;
+    g->start[0] = 0;
+    g->start[1] = n;
+    return 0;
+}
+
+/* Number the keys in order of first appearance (a map by interned
+ * pointer; keyless ops get a group of their own), then lay the groups out
+ * in name order with a counting sort, which keeps each group's order. */
+int fl_keygroups_build(struct fl_keygroups *g, const struct fl_history *h,
+                       size_t *idx, size_t n)
+{
+    memset(g, 0, sizeof *g);
+    if (n == 0)
+        return 0;
+    const char *k0 = fl_history_get(h, idx[0])->key;
+    size_t same = 1;
+    while (same < n && fl_history_get(h, idx[same])->key == k0)
+        same++;
+    if (same == n)   /* the common case: a probe that is not per-replica */
+        return one_group(g, k0, n);
+    struct fl_pmap map;
+    if (fl_pmap_init(&map, 64))
+        return FL_ENOMEM;
+    uint32_t *gid = malloc(n * sizeof *gid);
+    size_t *count = NULL, *tmp = NULL, ng = 0, cap_names = 0, cap_count = 0;
+    size_t nokey = SIZE_MAX;
+    struct named *names = NULL;
+    int rc = FL_ENOMEM;
+    if (!gid)
+        goto out;
+    for (size_t j = 0; j < n; j++) {
+        const char *key = fl_history_get(h, idx[j])->key;
+        int added = 0;
+        size_t id;
+        if (!key) {
+            added = nokey == SIZE_MAX;
+            if (added)
+                nokey = ng;
+            id = nokey;
+        } else {
+            size_t *slot = fl_pmap_put(&map, (uintptr_t)key, ng, &added);
+            if (!slot)
+                goto out;
+            id = *slot;
+        }
+        if (added) {
+            if (grow((void **)&names, &cap_names, ng + 1, sizeof *names) ||
+                grow((void **)&count, &cap_count, ng + 1, sizeof *count))
+                goto out;
+            names[ng] = (struct named){key, ng};
+            count[ng] = 0;
+            ng++;
+        }
+        gid[j] = (uint32_t)id;
+        count[id]++;
+    }
+    qsort(names, ng, sizeof *names, named_cmp);
+    g->keys = malloc(ng * sizeof *g->keys);
+    g->start = malloc((ng + 1) * sizeof *g->start);
+    tmp = malloc(n * sizeof *tmp);
+    if (!g->keys || !g->start || !tmp)
+        goto out;
+    size_t acc = 0;
+    for (size_t r = 0; r < ng; r++) {
+        size_t c = count[names[r].g];
+        g->keys[r] = names[r].key;
+        g->start[r] = acc;
+        count[names[r].g] = acc;   /* now: next free position of the group */
+        acc += c;
+    }
+    g->start[ng] = acc;
+    g->n = ng;
+    for (size_t j = 0; j < n; j++)
+        tmp[count[gid[j]]++] = idx[j];
+    memcpy(idx, tmp, n * sizeof *idx);
+    rc = 0;
+out:
+    if (rc)
+        fl_keygroups_free(g);
+    fl_pmap_free(&map);
+    free(gid);
+    free(count);
+    free(tmp);
+    free(names);
+    return rc;
+}
+
 /* ---- formatting ----------------------------------------------------------- */
 
 void fl_fmt_time(char *buf, size_t len, int64_t time_us)

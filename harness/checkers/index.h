@@ -107,6 +107,26 @@ long fl_span_find(const struct fl_span *s, size_t n, int64_t t);
 int fl_probe_samples(const struct fl_history *h, const char *name,
                      size_t **out, size_t *n);
 
+/* Ops grouped by key, e.g. the samples of a per-replica probe (key = the
+ * instance id): group g is idx[start[g] .. start[g + 1]) of the array given
+ * to fl_keygroups_build, in the order it had (time order stays). Groups
+ * are never empty; the keyless group, if any, comes first (keys[0] ==
+ * NULL), the others by key name. */
+struct fl_keygroups {
+    size_t n;
+    const char **keys;  /* interned by the history */
+    size_t *start;      /* n + 1 entries */
+};
+
+/* Reorder idx[0..n) (history indexes) stably so that ops of one key are
+ * adjacent, and describe the groups in *g. When every op has the same key
+ * (all keyless, say) idx is left alone and there is one group (none when
+ * n == 0). Returns 0 or FL_ENOMEM; free with fl_keygroups_free in both
+ * cases. */
+int fl_keygroups_build(struct fl_keygroups *g, const struct fl_history *h,
+                       size_t *idx, size_t n);
+void fl_keygroups_free(struct fl_keygroups *g);
+
 /* "12.3s": seconds since the run started, one decimal. */
 void fl_fmt_time(char *buf, size_t len, int64_t time_us);
 /* What a probe sample or a poll recorded: the value, or "fail: why". */

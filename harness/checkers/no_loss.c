@@ -304,7 +304,7 @@ static int parse_read(struct ctx *c, const struct rrec *r, json_t **json,
         fl_fmt_time(t, sizeof t, op->time_us);
         if (!c->n->bad_reads++)
             snprintf(c->bad_read, sizeof c->bad_read, "the final read of %.60s at %s is "
-                     "not a JSON array of strings: %s", r->key, t, why);
+                     "not a JSON array of strings: %.80s", r->key, t, why);
         return 0;
     }
     qsort(*strs, m, sizeof **strs, str_cmp);
