@@ -127,6 +127,56 @@ int fl_keygroups_build(struct fl_keygroups *g, const struct fl_history *h,
                        size_t *idx, size_t n);
 void fl_keygroups_free(struct fl_keygroups *g);
 
+/* ---- probe samples by replica (probe_series.c) ----
+ *
+ * The samples of one probe, judged healthy or not, grouped by replica: a
+ * per-replica probe keys each sample with the instance it sampled
+ * ("api.1"); a plain probe's samples have no key and form one series. */
+struct fl_samples {
+    const struct fl_history *h;
+    const char *probe;
+    size_t *idx;               /* sample op indexes, by replica, time order */
+    size_t n;
+    unsigned char *healthy;    /* per sample */
+    struct fl_keygroups groups;
+    int keyed;                 /* judge replica by replica */
+    struct fl_fault_win *faults;
+    size_t nfaults;
+    struct fl_span *spans;     /* merged active fault windows */
+    size_t nspans;
+};
+
+/* The samples of one replica (of the whole probe when not keyed). The
+ * pointers borrow from the fl_samples. */
+struct fl_series {
+    const struct fl_samples *s;
+    const size_t *idx;
+    const unsigned char *healthy;
+    size_t n;                  /* > 0 */
+    const char *name;          /* the replica; NULL when not keyed */
+};
+
+/* Load probe `probe`'s samples and the faults of h. A sample is healthy
+ * when it is ok and, with expect != NULL, recorded exactly expect. With
+ * replica != NULL only that replica's samples are kept, and they are
+ * judged as a replica. Strings are borrowed for the life of *s. Returns 0
+ * or FL_ENOMEM; free with fl_samples_free in both cases. */
+int fl_samples_load(struct fl_samples *s, const struct fl_history *h, const char *probe,
+                    const char *expect, const char *replica);
+void fl_samples_free(struct fl_samples *s);
+/* Series g of s->groups.n. */
+struct fl_series fl_series_of(const struct fl_samples *s, size_t g);
+/* First sample of r at or after t (r->n when none). */
+size_t fl_series_first_at(const struct fl_series *r, int64_t t);
+
+static inline int64_t fl_series_time(const struct fl_series *r, size_t j)
+{
+    return fl_history_get(r->s->h, r->idx[j])->time_us;
+}
+
+/* "api.1, api.2": names[0..n) joined, at most 8 then "... (N more)". */
+void fl_fmt_names(char *buf, size_t len, const char *const *names, size_t n);
+
 /* "12.3s": seconds since the run started, one decimal. */
 void fl_fmt_time(char *buf, size_t len, int64_t time_us);
 /* What a probe sample or a poll recorded: the value, or "fail: why". */
