@@ -15,6 +15,13 @@
  * sent (connection refused, bad URL); info for timeouts and for transport
  * errors after which the server may have acted (connection reset mid-way):
  * "fail" is reserved for operations that certainly did not happen.
+ *
+ * Redis workloads (workload_redis.c) share the scheduling; their writes in
+ * flight and final reads count as pending (w->rpending). A drain starts
+ * the final reads; its timeout ends the follows still polling, but Redis
+ * operations are never cut by it: each is bounded by its own timeout (the
+ * final read by its 5s retry budget), and the drain callback comes once
+ * they are done.
  */
 #include "workload_impl.h"
 #include "jsonptr.h"
@@ -45,6 +52,10 @@ void wl_handle_closed(struct fl_workers *w)
         return;
     void (*cb)(void *) = w->close_cb;
     void *ud = w->close_ud;
+    for (size_t i = 0; i < w->nwl; i++)
+        wl_redis_free(&w->wl[i]);
+    for (size_t i = 0; i < w->npr; i++)
+        wl_probe_free(&w->pr[i]);
     free(w->wl);
     free(w->pr);
     free(w);
@@ -71,9 +82,9 @@ static void on_op_timer_closed(uv_handle_t *h)
     wl_handle_closed(w);
 }
 
-static void check_drained(struct fl_workers *w)
+void wl_check_drained(struct fl_workers *w)
 {
-    if (!w->drain_cb || w->nops)
+    if (!w->drain_cb || w->nops || w->rpending)
         return;
     void (*cb)(void *) = w->drain_cb;
     w->drain_cb = NULL;
@@ -97,7 +108,7 @@ void wl_op_end(struct wl_op *op)
     } else {
         op_free(op);
     }
-    check_drained(w);
+    wl_check_drained(w);
 }
 
 /* ---- templates and requests ---- */
@@ -280,6 +291,10 @@ static void on_main_done(void *ud, const struct fl_http_result *res)
  * in flight or an immediate fail. */
 static void issue(struct wl_driver *d)
 {
+    if (d->redis) {
+        wl_redis_issue(d);
+        return;
+    }
     struct fl_workers *w = d->w;
     struct fl_run *run = w->run;
     int32_t proc = w->next_process++;
@@ -364,9 +379,15 @@ int fl_workers_create(struct fl_workers **out, struct fl_run *run, struct fl_err
     w->run = run;
     w->wl = calloc(sc->nworkloads ? sc->nworkloads : 1, sizeof *w->wl);
     w->pr = calloc(sc->nprobes ? sc->nprobes : 1, sizeof *w->pr);
-    int rc = !w->wl || !w->pr ? fl_error_set(err, FL_ENOMEM, "out of memory for the workers")
-                              : fl_http_new(&w->http, run->loop, err);
+    int rc = !w->wl || !w->pr ? fl_error_set(err, FL_ENOMEM, "out of memory for the workers") : 0;
+    for (size_t i = 0; !rc && i < sc->nworkloads; i++)
+        if (sc->workloads[i].kind == FL_WORKLOAD_REDIS && !(w->wl[i].redis = wl_redis_new()))
+            rc = fl_error_set(err, FL_ENOMEM, "out of memory for the workers");
+    if (!rc)
+        rc = fl_http_new(&w->http, run->loop, err);
     if (rc) {
+        for (size_t i = 0; w->wl && i < sc->nworkloads; i++)
+            free(w->wl[i].redis);
         free(w->wl);
         free(w->pr);
         free(w);
@@ -380,6 +401,8 @@ int fl_workers_create(struct fl_workers **out, struct fl_run *run, struct fl_err
         d->m = &sc->workloads[i];
         uv_timer_init(run->loop, &d->timer);
         d->timer.data = d;
+        if (d->redis)
+            wl_redis_init(d, d->redis);
     }
     for (size_t i = 0; i < w->npr; i++)
         wl_probe_init(w, &w->pr[i], i, &sc->probes[i]);
@@ -395,6 +418,10 @@ int fl_workers_start_probes(struct fl_workers *w)
         return FL_EINVAL;
     for (size_t i = 0; i < w->npr; i++)
         wl_probe_start(&w->pr[i]);
+    /* Connect the Redis workloads early: writes issued before a primary
+     * is known fail. */
+    for (size_t i = 0; i < w->nwl; i++)
+        wl_redis_connect(&w->wl[i]);
     return 0;
 }
 
@@ -410,6 +437,7 @@ int fl_workers_start_workloads(struct fl_workers *w)
         d->stop_us = stop_ms ? base + (int64_t)stop_ms * 1000 : INT64_MAX;
         d->k = 0;
         d->running = 1;
+        wl_redis_connect(d);
         uv_timer_start(&d->timer, on_tick, d->m->start_ms, 0);
     }
     return 0;
@@ -423,7 +451,7 @@ void fl_workers_stop_workloads(struct fl_workers *w)
 
 size_t fl_workers_pending(const struct fl_workers *w)
 {
-    return w->nops;
+    return w->nops + w->rpending;
 }
 
 static void on_drain_timeout(uv_timer_t *t)
@@ -444,6 +472,8 @@ static void on_drain_timeout(uv_timer_t *t)
             }
         }
     }
+    if (w->rpending)
+        return;   /* Redis operations end by their own bounds */
     void (*cb)(void *) = w->drain_cb;
     w->drain_cb = NULL;
     if (cb)
@@ -454,7 +484,9 @@ int fl_workers_drain(struct fl_workers *w, uint64_t timeout_ms, void (*cb)(void 
 {
     if (w->closing || w->drain_cb)
         return FL_EINVAL;
-    if (w->nops == 0) {
+    for (size_t i = 0; i < w->nwl; i++)
+        wl_redis_read(&w->wl[i]);
+    if (w->nops == 0 && w->rpending == 0) {
         cb(ud);
         return 0;
     }
@@ -502,6 +534,9 @@ void fl_workers_close(struct fl_workers *w, void (*cb)(void *ud), void *ud)
     }
     for (size_t i = 0; i < w->npr; i++)
         wl_probe_abort(&w->pr[i]);
+    /* Redis workloads do their final read first if no drain did. */
+    for (size_t i = 0; i < w->nwl; i++)
+        wl_redis_close(&w->wl[i]);
     for (size_t i = 0; i < w->nwl; i++) {
         w->wl[i].timer.data = w;
         w->closes_pending++;

@@ -198,8 +198,11 @@ void wl_handle_closed(struct fl_workers *w);
 void wl_check_drained(struct fl_workers *w);
 
 /* workload_redis.c */
-/* Allocate d->redis (kind FL_WORKLOAD_REDIS). 0 or FL_ENOMEM. */
-int wl_redis_init(struct wl_driver *d);
+/* A zeroed client (NULL when out of memory), then its setup as d->redis
+ * (kind FL_WORKLOAD_REDIS); split so that nothing is initialised in libuv
+ * before every allocation succeeded. */
+struct wl_redis *wl_redis_new(void);
+void wl_redis_init(struct wl_driver *d, struct wl_redis *wr);
 /* Connect (or discover the primary) now if not connected. */
 void wl_redis_connect(struct wl_driver *d);
 /* Operation k of the workload: invoke, then a write or an immediate fail. */

@@ -425,6 +425,103 @@ static void test_structure(void **state)
     fl_diag_free(&d);
 }
 
+static void test_redis_workload(void **state)
+{
+    (void)state;
+    struct fl_scenario *sc = load_ok(DIR "redis_workload.yaml", NULL, 0);
+    assert_int_equal(sc->nworkloads, 2);
+    const struct fl_workload *w = &sc->workloads[0];
+    assert_string_equal(w->name, "writes");
+    assert_int_equal(w->kind, FL_WORKLOAD_REDIS);
+    assert_null(w->redis.at.addr);
+    assert_string_equal(w->redis.at.sentinels, "redis-sentinel");
+    assert_string_equal(w->redis.at.master, "mymaster");
+    assert_int_equal(w->redis.ncommand, 3);
+    assert_string_equal(w->redis.command[2], "${value}");
+    assert_null(w->redis.command[3]);
+    assert_string_equal(w->redis.key, "acked");
+    assert_int_equal(w->redis.nread, 2);
+    assert_string_equal(w->redis.read[0], "SMEMBERS");
+    assert_int_equal(w->redis.wait_replicas, 1);
+    assert_int_equal(w->redis.wait_timeout_ms, 50);
+    assert_int_equal(w->redis.timeout_ms, 2000);
+    w = &sc->workloads[1];
+    assert_int_equal(w->kind, FL_WORKLOAD_REDIS);
+    assert_string_equal(w->redis.at.addr, "127.0.0.1:${redis.0.port}");
+    assert_null(w->redis.at.sentinels);
+    assert_int_equal(w->redis.nread, 0);
+    assert_int_equal(w->redis.wait_replicas, 0);
+    assert_int_equal(w->redis.timeout_ms, 1000);   /* default */
+    assert_int_equal(w->concurrency, 4);
+
+    assert_int_equal(sc->nprobes, 5);
+    const struct fl_probe *p = &sc->probes[0];
+    assert_string_equal(p->name, "role");
+    assert_int_equal(p->kind, FL_PROBE_REDIS);
+    assert_string_equal(p->each, "redis");
+    assert_string_equal(p->field, "role");
+    assert_int_equal(p->ncommand, 2);
+    assert_string_equal(p->command[1], "replication");
+    assert_null(p->at.addr);
+    assert_int_equal(p->every_ms, 250);
+    p = &sc->probes[1];
+    assert_int_equal(p->kind, FL_PROBE_REDIS);
+    assert_null(p->each);
+    assert_null(p->field);
+    assert_string_equal(p->at.addr, "${redis-sentinel.0}");
+    p = &sc->probes[2];
+    assert_int_equal(p->kind, FL_PROBE_HTTP);
+    assert_string_equal(p->each, "api");
+    assert_string_equal(p->url, "http://${each}/api/store");
+    assert_string_equal(p->record, "/store");
+    assert_string_equal(sc->probes[3].url, "http://127.0.0.1:${each.port}/x");
+    p = &sc->probes[4];
+    assert_string_equal(p->at.sentinels, "redis-sentinel");
+    assert_int_equal(p->timeout_ms, 1000);
+    /* HTTP workloads elsewhere keep their kind. */
+    fl_scenario_free(sc);
+    sc = load_ok(DIR "valid_full.yaml", NULL, 0);
+    assert_int_equal(sc->workloads[0].kind, FL_WORKLOAD_HTTP);
+    assert_int_equal(sc->probes[0].kind, FL_PROBE_HTTP);
+    assert_null(sc->probes[0].each);
+    fl_scenario_free(sc);
+}
+
+static void test_redis_bad(void **state)
+{
+    (void)state;
+    const char *path = DIR "redis_bad.yaml";
+    struct fl_diag d = {0};
+    load_bad(path, NULL, 0, &d);
+    /* ${value} only in a Redis workload's command... */
+    EXPECT_DIAG(&d, path, 6, 24, "${value} refers to nothing",
+                "only known in the command of a redis workload");
+    EXPECT_DIAG(&d, path, 21, 36, "${value} refers to nothing");
+    EXPECT_DIAG(&d, path, 11, 5, "workload 'both': request and redis are exclusive");
+    EXPECT_DIAG(&d, path, 14, 25, "sentinels: no service named 'sentinal'",
+                "services: redis, api");
+    /* ...where it is known, and suggested. */
+    EXPECT_DIAG(&d, path, 14, 55, "${valu} refers to nothing", "known here: value",
+                "did you mean 'value'?");
+    EXPECT_DIAG(&d, path, 17, 14, "missing required key 'addr' or 'sentinels' in redis of "
+                "workload 'r2'");
+    /* ${each} only in a probe with each:. */
+    EXPECT_DIAG(&d, path, 17, 33, "${each} refers to nothing", "probe with each: SERVICE");
+    EXPECT_DIAG(&d, path, 17, 60, "missing required key 'replicas' in wait of redis of "
+                "workload 'r2'");
+    EXPECT_DIAG(&d, path, 18, 5, "'ok_status' is only for HTTP workloads");
+    EXPECT_DIAG(&d, path, 23, 23, "${each} refers to nothing");
+    /* An unknown each: service is reported once, not again for ${each}. */
+    EXPECT_DIAG(&d, path, 24, 41, "each: no service named 'apii'", "did you mean 'api'?");
+    EXPECT_DIAG(&d, path, 25, 3, "missing required key 'addr' or 'sentinels' in probe 'p3'");
+    EXPECT_DIAG(&d, path, 26, 42, "probe 'p4': 'record' is only for HTTP probes");
+    EXPECT_DIAG(&d, path, 27, 34, "probe 'p5': 'field' is only for Redis probes");
+    EXPECT_DIAG(&d, path, 28, 44, "${each.prt} refers to nothing", "each, each.port",
+                "did you mean 'each.port'?");
+    assert_int_equal(d.n, 15);
+    fl_diag_free(&d);
+}
+
 static void test_missing_file(void **state)
 {
     (void)state;
@@ -471,6 +568,8 @@ int main(void)
         cmocka_unit_test(test_var_override),
         cmocka_unit_test(test_labels),
         cmocka_unit_test(test_structure),
+        cmocka_unit_test(test_redis_workload),
+        cmocka_unit_test(test_redis_bad),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_diag_add),
     };

@@ -3,9 +3,6 @@
  * The server is libmicrohttpd (thread per connection, 127.0.0.1, port 0)
  * implementing a tiny job API; the client side is the real faultline
  * workload code on a libuv loop. Assertions are on the recorded history.
- *
- * libmicrohttpd is loaded with dlopen: the build links tests with
- * faultline_core and cmocka only, and the server is test scaffolding.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,50 +11,21 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness/history.h"
 #include "harness/model.h"
 #include "harness/run.h"
+#include "harness/target.h"
 #include "harness/workload.h"
-
-/* ---- libmicrohttpd, loaded at run time ---- */
-
-static struct {
-    void *lib;
-    __typeof__(MHD_start_daemon) *start_daemon;
-    __typeof__(MHD_stop_daemon) *stop_daemon;
-    __typeof__(MHD_get_daemon_info) *get_daemon_info;
-    __typeof__(MHD_create_response_from_buffer) *create_response;
-    __typeof__(MHD_queue_response) *queue_response;
-    __typeof__(MHD_destroy_response) *destroy_response;
-} mhd;
-
-static int mhd_load(void)
-{
-    if (mhd.lib)
-        return 0;
-    mhd.lib = dlopen("libmicrohttpd.so.12", RTLD_NOW | RTLD_LOCAL);
-    if (!mhd.lib)
-        return -1;
-    *(void **)&mhd.start_daemon = dlsym(mhd.lib, "MHD_start_daemon");
-    *(void **)&mhd.stop_daemon = dlsym(mhd.lib, "MHD_stop_daemon");
-    *(void **)&mhd.get_daemon_info = dlsym(mhd.lib, "MHD_get_daemon_info");
-    *(void **)&mhd.create_response = dlsym(mhd.lib, "MHD_create_response_from_buffer");
-    *(void **)&mhd.queue_response = dlsym(mhd.lib, "MHD_queue_response");
-    *(void **)&mhd.destroy_response = dlsym(mhd.lib, "MHD_destroy_response");
-    return mhd.start_daemon && mhd.stop_daemon && mhd.get_daemon_info &&
-                   mhd.create_response && mhd.queue_response && mhd.destroy_response
-               ? 0
-               : -1;
-}
 
 /* ---- the job API ----
  *
@@ -86,11 +54,11 @@ struct server {
 static int reply(struct MHD_Connection *c, unsigned int status, const char *body)
 {
     struct MHD_Response *r =
-        mhd.create_response(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
     if (!r)
         return MHD_NO;
-    int ok = mhd.queue_response(c, status, r);
-    mhd.destroy_response(r);
+    int ok = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
     return ok;
 }
 
@@ -176,7 +144,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static struct server *server_start(void)
 {
-    assert_int_equal(mhd_load(), 0);
     struct server *s = calloc(1, sizeof *s);
     assert_non_null(s);
     pthread_mutex_init(&s->mu, NULL);
@@ -185,12 +152,12 @@ static struct server *server_start(void)
     addr.sin_family = AF_INET;
     addr.sin_port = 0;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    s->d = mhd.start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION,
                             0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned int)10, MHD_OPTION_END);
     assert_non_null(s->d);
-    const union MHD_DaemonInfo *info = mhd.get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     assert_non_null(info);
     s->port = info->port;
     assert_true(s->port > 0);
@@ -200,7 +167,7 @@ static struct server *server_start(void)
 static void server_stop(struct server *s)
 {
     s->stopping = 1;   /* /slow handlers return within 20 ms */
-    mhd.stop_daemon(s->d);
+    MHD_stop_daemon(s->d);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -342,9 +309,9 @@ static size_t count(const struct fl_history *h, const char *source, const char *
  * function, before that process invokes again (probes never overlap). */
 static void assert_invokes_completed(const struct fl_history *h)
 {
-    enum { MAXP = 4096 };
+    enum { MAXP = 4096, MAXPROBE = 8192 };
     static const char *open_f[MAXP];
-    static int open_probe[64];
+    static int open_probe[MAXPROBE];   /* per-replica: + 1000 * replica */
     memset(open_f, 0, sizeof open_f);
     memset(open_probe, 0, sizeof open_probe);
     for (size_t i = 0; i < fl_history_len(h); i++) {
@@ -353,7 +320,7 @@ static void assert_invokes_completed(const struct fl_history *h)
             continue;   /* a standalone give-up, not a completion */
         int is_probe = op->process >= FL_PROC_PROBE;
         int idx = is_probe ? op->process - FL_PROC_PROBE : op->process;
-        assert_true(idx >= 0 && idx < (is_probe ? 64 : MAXP));
+        assert_true(idx >= 0 && idx < (is_probe ? MAXPROBE : MAXP));
         if (is_probe) {
             assert_int_equal(open_probe[idx], op->type != FL_INVOKE);
             open_probe[idx] = op->type == FL_INVOKE;
@@ -370,7 +337,7 @@ static void assert_invokes_completed(const struct fl_history *h)
     }
     for (int i = 0; i < MAXP; i++)
         assert_null(open_f[i]);
-    for (int i = 0; i < 64; i++)
+    for (int i = 0; i < MAXPROBE; i++)
         assert_false(open_probe[i]);
 }
 
@@ -665,6 +632,135 @@ static void test_drain_with_nothing_pending(void **state)
     server_stop(s);
 }
 
+/* ---- per-replica probes, on a target of three replicas ----
+ *
+ * A stand-in target: service "api" has replicas api.0 and api.2 served by
+ * two real servers and api.1 on a port nothing listens on (a dead
+ * replica). It only lists instances and resolves their names. */
+
+static struct fl_instance fake_inst[3];
+
+static size_t fake_instances(struct fl_target *t, const char *service, struct fl_instance **out,
+                             size_t max)
+{
+    (void)t;
+    if (strcmp(service, "api") != 0)
+        return 0;
+    for (size_t i = 0; i < 3 && i < max; i++)
+        out[i] = &fake_inst[i];
+    return 3;
+}
+
+static int fake_resolve(struct fl_target *t, const char *name, size_t len, struct fl_buf *out,
+                        struct fl_error *err)
+{
+    (void)t;
+    (void)err;
+    for (size_t i = 0; i < 3; i++) {
+        size_t il = strlen(fake_inst[i].id);
+        if (len == il && memcmp(name, fake_inst[i].id, il) == 0)
+            return fl_buf_addf(out, "127.0.0.1:%d", fake_inst[i].port) ? FL_ENOMEM : 0;
+        if (len == il + 5 && memcmp(name, fake_inst[i].id, il) == 0 &&
+            memcmp(name + il, ".port", 5) == 0)
+            return fl_buf_addf(out, "%d", fake_inst[i].port) ? FL_ENOMEM : 0;
+    }
+    return FL_ENOTFOUND;
+}
+
+static const struct fl_target_type fake_target_type = {
+    .name = "fake",
+    .instances = fake_instances,
+    .resolve = fake_resolve,
+};
+
+static int dead_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+    socklen_t len = sizeof a;
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+static void test_per_replica_probe(void **state)
+{
+    (void)state;
+    struct server *s0 = server_start(), *s2 = server_start();
+    int ports[3] = {s0->port, dead_port(), s2->port};
+    for (int i = 0; i < 3; i++) {
+        memset(&fake_inst[i], 0, sizeof fake_inst[i]);
+        fake_inst[i].service = "api";
+        fake_inst[i].replica = i;
+        snprintf(fake_inst[i].id, sizeof fake_inst[i].id, "api.%d", i);
+        fake_inst[i].port = ports[i];
+        fake_inst[i].pid = i == 1 ? 0 : 1;
+    }
+    struct fl_target target = {.type = &fake_target_type};
+    struct harness t;
+    harness_init(&t, s0);
+    target.run = &t.run;
+    t.run.target = &target;
+    struct fl_probe probes[2] = {
+        {.name = "store", .each = "api", .url = "http://${each}/health", .record = "/n",
+         .every_ms = 100},
+        {.name = "ports", .each = "api", .url = "http://127.0.0.1:${each.port}/down",
+         .every_ms = 200},
+    };
+    t.sc.probes = probes;
+    t.sc.nprobes = 2;
+    harness_run(&t, 650, 0);
+    const struct fl_history *h = t.run.history;
+    dump(h);
+    assert_invokes_completed(h);
+    size_t n[3] = {0}, fails[3] = {0};
+    long prev[3] = {0};
+    for (size_t i = 0; i < fl_history_len(h); i++) {
+        const struct fl_op *op = fl_history_get(h, i);
+        if (strcmp(op->f, FL_F_PROBE))
+            continue;
+        /* Every sample names its replica, and each replica is a process. */
+        assert_non_null(op->key);
+        assert_true(strncmp(op->key, "api.", 4) == 0);
+        int r = op->key[4] - '0';
+        assert_true(r >= 0 && r <= 2);
+        int probe = strcmp(op->source, "store") == 0 ? 0 : 1;
+        assert_int_equal(op->process, FL_PROC_PROBE + probe + 1000 * r);
+        if (op->type == FL_INVOKE)
+            continue;
+        if (probe == 1) {
+            if (r != 1)
+                assert_string_equal(op->value, "http:503");
+            continue;
+        }
+        n[r]++;
+        if (r == 1) {   /* nothing listens there: refused, certainly failed */
+            assert_int_equal(op->type, FL_FAIL);
+            assert_non_null(op->error);
+            fails[r]++;
+            continue;
+        }
+        /* each replica is its own server: its own counter, ever growing */
+        assert_int_equal(op->type, FL_OK);
+        long v = strtol(op->value, NULL, 10);
+        assert_true(v > prev[r]);
+        prev[r] = v;
+    }
+    for (int r = 0; r < 3; r++)
+        assert_true(n[r] >= 5 && n[r] <= 9);
+    assert_int_equal(fails[1], n[1]);
+    /* The servers saw only their own replica's samples. */
+    assert_int_equal(prev[0], (long)n[0]);
+    assert_int_equal(prev[2], (long)n[2]);
+    assert_true(count(h, "ports", FL_F_PROBE, FL_FAIL, NULL, NULL) >= 6);
+    fl_history_free(t.run.history);
+    server_stop(s0);
+    server_stop(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +768,7 @@ int main(void)
         cmocka_unit_test(test_close_aborts_everything),
         cmocka_unit_test(test_drain_timeout_gives_up_follows),
         cmocka_unit_test(test_drain_with_nothing_pending),
+        cmocka_unit_test(test_per_replica_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
