@@ -400,7 +400,8 @@ static int scenario_outdir(const char *out, const char *name, char *buf, size_t 
     if (d) {
         struct dirent *e;
         while ((e = readdir(d))) {
-            if (ends_with(e->d_name, ".log") || ends_with(e->d_name, ".jsonl")) {
+            if (ends_with(e->d_name, ".log") || ends_with(e->d_name, ".jsonl") ||
+                ends_with(e->d_name, ".rdb") || ends_with(e->d_name, ".conf")) {
                 char p[PATH_MAX + 300];
                 snprintf(p, sizeof p, "%s/%s", buf, e->d_name);
                 unlink(p);

@@ -140,13 +140,25 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
         memcpy(all + add, ld->services, ld->nservices * sizeof *all);
     struct fl_service *data = &all[0];
     base_service(data, name, key_pos, (int)replicas + 1);
-    /* ${replica} 0 starts as the primary, the others replicate it. The
-     * "$@" is for sh, not a faultline reference. */
+    /* ${replica} 0 starts as the primary, the others replicate it. A node
+     * that starts again later asks the sentinels who the primary is now and
+     * replicates that one, as an init container would. The "$..." without
+     * braces are for sh, not faultline references. RDB files go to the
+     * run's output folder: a replica's full sync writes one, and a node
+     * must never load one from another run. */
+    char ask[512] = "";
+    if (sentinels)
+        snprintf(ask, sizeof ask,
+                 "m=$(redis-cli -h 127.0.0.1 -p ${%s-sentinel.0.port} --raw sentinel "
+                 "get-master-addr-by-name %s 2>/dev/null | tail -n 1); "
+                 "if [ -n \"$m\" ] && [ \"$m\" != ${port} ]; then set -- --replicaof 127.0.0.1 $m; el",
+                 name, master);
     const char *script = arena_printf(
         ld,
-        "if [ ${replica} -eq 0 ]; then set --; else set -- --replicaof 127.0.0.1 ${%s.0.port}; fi; "
-        "exec redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no%s \"$@\"",
-        name, fl_buf_str(&extra));
+        "%sif [ ${replica} -eq 0 ]; then set --; else set -- --replicaof 127.0.0.1 ${%s.0.port}; fi; "
+        "exec redis-server --port ${port} --bind 127.0.0.1 --save '' --appendonly no "
+        "--repl-diskless-sync-delay 0 --dir '${out}' --dbfilename '%s-${replica}.rdb'%s \"$@\"",
+        ask, name, name, fl_buf_str(&extra));
     fl_buf_free(&extra);
     data->command = script ? sh_command(ld, script, &data->ncommand) : NULL;
     if (sentinels) {

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { P_SERVICE, P_SENTINELS, P_MASTER, P_MODE, P_TIMEOUT };
+enum { P_SERVICE, P_SENTINELS, P_MASTER, P_MODE, P_TIMEOUT, P_RESTART_AFTER };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis data service (primary and replicas)"},
@@ -26,6 +26,9 @@ static const struct fl_param params[] = {
     [P_MODE] = {"mode", FL_PT_STRING, 0, "sentinel",
                 "sentinel: SENTINEL FAILOVER; kill: SIGKILL the primary and wait for the election"},
     [P_TIMEOUT] = {"timeout", FL_PT_DURATION, 0, "30s", "how long to wait for a new primary"},
+    [P_RESTART_AFTER] = {"restart_after", FL_PT_DURATION, 0, "0s",
+                         "mode kill: start the old primary again this long after the promotion "
+                         "(it rejoins as a replica); 0s: at the final heal"},
 };
 
 struct failover {
@@ -56,6 +59,17 @@ static void finish(struct failover *fo, int status, const char *err)
 
 static void poll_sentinels(uv_timer_t *t);
 
+/* mode kill with restart_after: bring the old primary back mid-run. */
+static void on_restart_old(uv_timer_t *t)
+{
+    struct failover *fo = t->data;
+    struct fl_fault_run *fr = fo->fr;
+    struct fl_error e = {0};
+    if (fo->old && fo->old->pid == 0 &&
+        fr->run->target->type->start_instance(fr->run->target, fo->old, &e))
+        fl_run_log(fr->run, 0, "redis.failover: restarting %s: %s", fo->old->id, e.msg);
+}
+
 static void on_primary(struct fl_fault_run *fr, int port, const char *err)
 {
     struct failover *fo = fr->state;
@@ -70,6 +84,9 @@ static void on_primary(struct fl_fault_run *fr, int port, const char *err)
                  fo->kill ? ", killed" : "");
         snprintf(fr->key, sizeof fr->key, "%s", now ? now->id : "?");
         finish(fo, 0, NULL);
+        uint64_t after_ms = fr->fault->args.v[P_RESTART_AFTER].ms;
+        if (fo->kill && after_ms)
+            uv_timer_start(&fo->timer, on_restart_old, after_ms, 0);
         return;
     }
     if (fl_now_us() > fo->deadline_us) {
@@ -193,7 +210,8 @@ static int revert(struct fl_fault_run *fr, struct fl_error *err)
                      "sentinels make it a replica", fo->old->id);
     } else if (fo->old) {
         fo->old->blocked = 0;
-        snprintf(fr->desc, sizeof fr->desc, "nothing to restart");
+        snprintf(fr->desc, sizeof fr->desc, "nothing to restart (%s runs, pid %d)", fo->old->id,
+                 fo->old->pid);
     }
     fr->state = NULL;
     uv_close((uv_handle_t *)&fo->timer, timer_closed);
