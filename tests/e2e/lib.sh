@@ -41,4 +41,10 @@ run_fl() {
   set -e
 }
 
-show_output() { echo "--- stdout"; cat "$TMP/stdout"; echo "--- stderr"; tail -n 60 "$TMP/stderr"; }
+show_output() {
+  echo "--- stdout"; cat "$TMP/stdout"; echo "--- stderr"; tail -n 60 "$TMP/stderr"
+  # Sentinel decisions explain a failover that did not happen.
+  for f in $(find "$TMP" -name '*sentinel*.log' 2>/dev/null | head -3); do
+    echo "--- $f"; grep -E 'sdown|odown|failover|elected|switch|vote|leader' "$f" | tail -n 15
+  done
+}
