@@ -119,8 +119,13 @@ static pid_t start_redis(int *port_out, const char *extra1, const char *extra2,
                 dup2(devnull, 1);
                 dup2(devnull, 2);
             }
+            /* No RDB in the source tree (a replica's sync writes one), and
+             * no 5s wait before a diskless sync. */
+            char dbf[64];
+            snprintf(dbf, sizeof dbf, "fl-test-redis-%s.rdb", pbuf);
             execlp("redis-server", "redis-server", "--port", pbuf, "--bind", "127.0.0.1",
                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                   "--repl-diskless-sync-delay", "0", "--dir", "/tmp", "--dbfilename", dbf,
                    extra1, extra2, extra3, (char *)NULL);
             _exit(127);
         }

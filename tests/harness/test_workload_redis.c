@@ -156,11 +156,14 @@ static pid_t start_server(int *port, int replicaof)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         int p = *port ? *port : free_port();
-        char ps[16], rs[16];
+        char ps[16], rs[16], dbf[64];
         snprintf(ps, sizeof ps, "%d", p);
+        snprintf(dbf, sizeof dbf, "fl-test-wr-%d.rdb", p);
         snprintf(rs, sizeof rs, "%d", replicaof);
         const char *args[] = {"--port", ps, "--bind", "127.0.0.1", "--save", "",
                               "--appendonly", "no", "--daemonize", "no",
+                              "--repl-diskless-sync-delay", "0", "--dir", "/tmp",
+                              "--dbfilename", dbf,
                               replicaof ? "--replicaof" : NULL, "127.0.0.1", rs, NULL};
         pid_t pid = spawn_redis(p, args);
         if (pid > 0) {
