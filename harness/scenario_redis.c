@@ -161,6 +161,16 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
         ask, name, name, fl_buf_str(&extra));
     fl_buf_free(&extra);
     data->command = script ? sh_command(ld, script, &data->ncommand) : NULL;
+    /* Ready means linked: a replica counts only once its link to the
+     * primary is up. The sentinels start after this, and their first INFO
+     * of the primary must list every replica: they would otherwise learn
+     * of it only 10s later, and a primary killed before that has "no good
+     * replica" to promote. */
+    data->ready.kind = FL_READY_EXEC;
+    data->ready.argv = sh_command(ld,
+                                  "redis-cli -h 127.0.0.1 -p ${port} info replication | "
+                                  "grep -q -e role:master -e master_link_status:up",
+                                  &data->ready.argc);
     if (sentinels) {
         struct fl_service *sent = &all[1];
         const char *sname = arena_printf(ld, "%s-sentinel", name);

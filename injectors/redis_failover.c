@@ -43,6 +43,7 @@ struct failover {
     int killed_pid;
     int64_t t0_us, deadline_us;
     int done;
+    char why[512];
 };
 
 static void timer_closed(uv_handle_t *h)
@@ -58,6 +59,33 @@ static void finish(struct failover *fo, int status, const char *err)
 }
 
 static void poll_sentinels(uv_timer_t *t);
+
+/* The sentinels' view of the replicas says why none was promoted (flags
+ * such as s_down or disconnected, master-link-status): worth the report. */
+static void on_replicas(const struct fl_rq_result *res, void *ud)
+{
+    struct failover *fo = ud;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%.400s; SENTINEL REPLICAS: %.560s", fo->why,
+             res->status == 0 ? res->text : "no answer");
+    finish(fo, FL_ETIMEDOUT, msg);
+}
+
+static void explain_timeout(struct failover *fo)
+{
+    struct fl_fault_run *fr = fo->fr;
+    struct fl_instance *all[FL_MAX_PICK];
+    size_t n = fr->run->target->type->instances(fr->run->target, fo->sentinels, all, FL_MAX_PICK);
+    for (size_t i = 0; i < n && i < FL_MAX_PICK; i++) {
+        if (all[i]->pid <= 0)
+            continue;
+        const char *argv[] = {"SENTINEL", "REPLICAS", fo->master};
+        struct fl_error e = {0};
+        if (fl_rq(fr->run, all[i]->port, 1000, 3, argv, on_replicas, fo, &e) == 0)
+            return;
+    }
+    finish(fo, FL_ETIMEDOUT, fo->why);
+}
 
 /* mode kill with restart_after: bring the old primary back mid-run. */
 static void on_restart_old(uv_timer_t *t)
@@ -90,12 +118,12 @@ static void on_primary(struct fl_fault_run *fr, int port, const char *err)
         return;
     }
     if (fl_now_us() > fo->deadline_us) {
-        char msg[512];
         char d[32];
         fl_format_duration(fr->fault->args.v[P_TIMEOUT].ms, d, sizeof d);
-        snprintf(msg, sizeof msg, "no new primary within %s (sentinels still name 127.0.0.1:%d%s%.200s)",
-                 d, port > 0 ? port : fo->old_port, err ? "; " : "", err ? err : "");
-        finish(fo, FL_ETIMEDOUT, msg);
+        snprintf(fo->why, sizeof fo->why,
+                 "no new primary within %s (sentinels still name 127.0.0.1:%d%s%.200s)", d,
+                 port > 0 ? port : fo->old_port, err ? "; " : "", err ? err : "");
+        explain_timeout(fo);
         return;
     }
     uv_timer_start(&fo->timer, poll_sentinels, 200, 0);

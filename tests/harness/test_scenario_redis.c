@@ -24,7 +24,8 @@ static void test_expansion(void **state)
     assert_string_equal(data->name, "cache");
     assert_int_equal(data->replicas, 3);
     assert_int_equal(data->restart, FL_RESTART_NEVER);
-    assert_int_equal(data->ready.kind, FL_READY_TCP);
+    assert_int_equal(data->ready.kind, FL_READY_EXEC);
+    assert_non_null(strstr(data->ready.argv[2], "master_link_status:up"));
     assert_string_equal(data->command[0], "sh");
     assert_non_null(strstr(data->command[2], "--replicaof 127.0.0.1 ${cache.0.port}"));
     assert_non_null(strstr(data->command[2], "'--maxmemory' '64mb'"));
