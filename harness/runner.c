@@ -8,10 +8,10 @@
  *   heal      every fault still active is reverted (idempotent)
  *   settle    observation goes on for `settle`: probes, follows
  *   drain     follows still polling get until their timeout
- *   teardown  probes and clients stop, the target stops every process
+ *   fl_rn_teardown  probes and clients stop, the target stops every process
  *
  * Any harness failure (not ready, steady state not reached, an injection or
- * a heal failed) or Ctrl-C jumps to heal + teardown: faults are healed and
+ * a heal failed) or Ctrl-C jumps to heal + fl_rn_teardown: faults are healed and
  * processes stopped in every outcome. A second Ctrl-C kills every process at
  * once. The checkers run after the loop has ended, on the finished history.
  */
@@ -30,41 +30,10 @@
 #include "target.h"
 #include "workload.h"
 
-enum phase { PH_START, PH_STEADY, PH_TIMELINE, PH_HEAL, PH_SETTLE, PH_DRAIN, PH_TEARDOWN, PH_DONE };
+#include "runner_int.h"
 
 static const char *const phase_names[] = {
     "start", "steady", "timeline", "heal", "settle", "drain", "teardown", "done",
-};
-
-struct fault_slot {
-    struct fl_fault_run fr;
-    uv_timer_t inject_timer;
-    uv_timer_t heal_timer;
-    struct runner *rn;
-};
-
-struct runner {
-    struct fl_run run;
-    uv_loop_t loop;
-    const struct fl_runner_opts *o;
-    struct fl_result *res;
-    struct fl_workers *workers;
-    struct fault_slot *faults;
-    size_t nfaults;
-    FILE *events;                /* this scenario's events.jsonl */
-    enum phase phase;
-    uv_timer_t phase_timer;      /* steady polling, settle */
-    uv_timer_t stop_timer;       /* end of the workload at `duration` */
-    uv_timer_t end_timer;        /* end of the timeline */
-    uv_timer_t progress_timer;
-    uv_timer_t watchdog;
-    uv_signal_t sigint, sigterm;
-    int64_t steady_deadline_us;
-    size_t steady_scan;
-    int interrupts;
-    int teardown_started;
-    int target_stopped;
-    int workers_closed;
 };
 
 static volatile int interrupted_flag;
@@ -74,9 +43,9 @@ int fl_runner_interrupted(void)
     return interrupted_flag;
 }
 
-static void teardown(struct runner *rn);
+void fl_rn_teardown(struct runner *rn);
 
-static void set_phase(struct runner *rn, enum phase p)
+void fl_rn_set_phase(struct runner *rn, enum phase p)
 {
     rn->phase = p;
     fl_run_record(&rn->run, FL_PROC_RUNNER, FL_OK, FL_SOURCE_RUNNER, FL_F_PHASE,
@@ -84,9 +53,7 @@ static void set_phase(struct runner *rn, enum phase p)
 }
 
 /* Record the first harness failure; later ones are consequences. */
-static void harness_fail(struct runner *rn, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void harness_fail(struct runner *rn, int code, const char *fmt, ...)
+void fl_rn_harness_fail(struct runner *rn, int code, const char *fmt, ...)
 {
     if (rn->res->harness_status)
         return;
@@ -134,152 +101,8 @@ static void log_to_opts(void *ud, int level, const char *msg)
     rn->o->log(rn->o->log_ud, level, line);
 }
 
-/* ---- faults ---------------------------------------------------------- */
-
-static const char *fault_key(const struct fl_fault_run *fr)
-{
-    return fr->key[0] ? fr->key : NULL;
-}
-
-static void abort_run(struct runner *rn);
-static void on_heal_timer(uv_timer_t *t);
-
-/* A heal finished (synchronously or through fl_fault_done). */
-static void heal_finished(struct fault_slot *fs, int status, const char *error)
-{
-    struct runner *rn = fs->rn;
-    struct fl_fault_run *fr = &fs->fr;
-    const char *name = fr->fault->type->name;
-    int32_t proc = FL_PROC_FAULT + fr->index;
-    if (status) {
-        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_HEAL, fault_key(fr), NULL, error);
-        harness_fail(rn, FL_EINJECT, "heal of %s (fault %d at %s:%d) failed: %s", name,
-                     fr->index + 1, fr->fault->pos.file, fr->fault->pos.line, error);
-        return;
-    }
-    fr->healed = 1;
-    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_HEAL, fault_key(fr), fr->desc, NULL);
-}
-
-static void do_heal(struct fault_slot *fs)
-{
-    struct runner *rn = fs->rn;
-    struct fl_fault_run *fr = &fs->fr;
-    if (fr->pending == FL_PENDING_INJECT) {
-        fr->heal_requested = 1;     /* healed as soon as the injection ends */
-        return;
-    }
-    if (!fr->injected || fr->healed || fr->pending || !fr->fault->type->revert)
-        return;
-    int32_t proc = FL_PROC_FAULT + fr->index;
-    const char *name = fr->fault->type->name;
-    fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_HEAL, fault_key(fr), NULL, NULL);
-    struct fl_error err = {0};
-    fr->in_call = 1;
-    fr->early = 0;
-    int rc = fr->fault->type->revert(fr, &err);
-    fr->in_call = 0;
-    if (rc == FL_PENDING && fr->early)
-        heal_finished(fs, fr->early_status, fr->early_error);
-    else if (rc == FL_PENDING)
-        fr->pending = FL_PENDING_HEAL;
-    else
-        heal_finished(fs, rc, err.msg);
-}
-
-static void heal_all(struct runner *rn)
-{
-    for (size_t i = 0; i < rn->nfaults; i++) {
-        uv_timer_stop(&rn->faults[i].inject_timer);
-        uv_timer_stop(&rn->faults[i].heal_timer);
-        do_heal(&rn->faults[i]);
-    }
-}
-
-static size_t faults_pending(const struct runner *rn)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < rn->nfaults; i++)
-        n += rn->faults[i].fr.pending != 0;
-    return n;
-}
-
-/* An injection finished (synchronously or through fl_fault_done). */
-static void inject_finished(struct fault_slot *fs, int status, const char *error)
-{
-    struct runner *rn = fs->rn;
-    struct fl_fault_run *fr = &fs->fr;
-    const char *name = fr->fault->type->name;
-    int32_t proc = FL_PROC_FAULT + fr->index;
-    fr->injected = 1; /* even on failure: revert must undo a partial injection */
-    if (status) {
-        fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_FAULT, fault_key(fr), NULL, error);
-        harness_fail(rn, FL_EINJECT, "injection %s (%s:%d:%d) failed: %s", name,
-                     fr->fault->pos.file, fr->fault->pos.line, fr->fault->pos.col, error);
-        abort_run(rn);
-        return;
-    }
-    fl_run_record(&rn->run, proc, FL_OK, name, FL_F_FAULT, fault_key(fr), fr->desc, NULL);
-    if (fr->heal_requested || rn->run.aborting)
-        do_heal(fs);
-    else if (fr->fault->for_ms && fr->fault->type->revert)
-        uv_timer_start(&fs->heal_timer, on_heal_timer, fr->fault->for_ms, 0);
-}
-
-void fl_fault_done(struct fl_fault_run *fr, int status, const char *error)
-{
-    struct fault_slot *fs = (struct fault_slot *)fr; /* fr is the first member */
-    if (fr->in_call) {
-        /* Completed before inject/revert even returned: keep the outcome
-         * for the caller, which finishes it once it sees FL_PENDING. */
-        fr->early = 1;
-        fr->early_status = status;
-        snprintf(fr->early_error, sizeof fr->early_error, "%s", error ? error : "");
-        return;
-    }
-    int was = fr->pending;
-    fr->pending = 0;
-    if (was == FL_PENDING_INJECT)
-        inject_finished(fs, status, error ? error : "");
-    else if (was == FL_PENDING_HEAL)
-        heal_finished(fs, status, error ? error : "");
-}
-
-static void on_heal_timer(uv_timer_t *t)
-{
-    struct fault_slot *fs = t->data;
-    do_heal(fs);
-    if (fs->rn->res->harness_status)
-        abort_run(fs->rn);
-}
-
-static void on_inject_timer(uv_timer_t *t)
-{
-    struct fault_slot *fs = t->data;
-    struct runner *rn = fs->rn;
-    struct fl_fault_run *fr = &fs->fr;
-    if (rn->run.aborting)
-        return;
-    int32_t proc = FL_PROC_FAULT + fr->index;
-    const char *name = fr->fault->type->name;
-    /* The invoke record is the journal entry: it is written (and streamed
-     * to the events file) before the fault is applied. */
-    fl_run_record(&rn->run, proc, FL_INVOKE, name, FL_F_FAULT, NULL, NULL, NULL);
-    struct fl_error err = {0};
-    fr->in_call = 1;
-    fr->early = 0;
-    int rc = fr->fault->type->inject(fr, &err);
-    fr->in_call = 0;
-    if (rc == FL_PENDING && fr->early)
-        inject_finished(fs, fr->early_status, fr->early_error);
-    else if (rc == FL_PENDING)
-        fr->pending = FL_PENDING_INJECT;
-    else
-        inject_finished(fs, rc, err.msg);
-}
-
-/* Stop the timeline early (harness failure or Ctrl-C): heal, then teardown. */
-static void abort_run(struct runner *rn)
+/* Stop the timeline early (harness failure or Ctrl-C): heal, then fl_rn_teardown. */
+void fl_rn_abort(struct runner *rn)
 {
     if (rn->teardown_started)
         return;
@@ -289,9 +112,9 @@ static void abort_run(struct runner *rn)
     uv_timer_stop(&rn->end_timer);
     if (rn->workers)
         fl_workers_stop_workloads(rn->workers);
-    set_phase(rn, PH_HEAL);
-    heal_all(rn);
-    teardown(rn);
+    fl_rn_set_phase(rn, PH_HEAL);
+    fl_rn_heal_all(rn);
+    fl_rn_teardown(rn);
 }
 
 /* ---- phases ---------------------------------------------------------- */
@@ -310,7 +133,7 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
     rn->target_stopped = 1;
     if (status)
         fl_run_log(&rn->run, 0, "stopping services: %s", err ? err->msg : fl_strerror(status));
-    set_phase(rn, PH_DONE);
+    fl_rn_set_phase(rn, PH_DONE);
     uv_timer_stop(&rn->watchdog);
     uv_timer_stop(&rn->progress_timer);
     uv_signal_stop(&rn->sigint);
@@ -320,7 +143,7 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
 static void on_watchdog(uv_timer_t *t)
 {
     struct runner *rn = t->data;
-    fl_run_log(&rn->run, 0, "teardown is taking too long: killing every process");
+    fl_run_log(&rn->run, 0, "fl_rn_teardown is taking too long: killing every process");
     if (rn->run.target && !rn->target_stopped) {
         rn->run.target->type->destroy(rn->run.target);
         rn->run.target = NULL;
@@ -334,12 +157,12 @@ static void on_watchdog(uv_timer_t *t)
 static void stop_target_when_healed(uv_timer_t *t)
 {
     struct runner *rn = t->data;
-    if (faults_pending(rn)) {
+    if (fl_rn_faults_pending(rn)) {
         uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
         return;
     }
-    heal_all(rn); /* injections that ended meanwhile */
-    if (faults_pending(rn)) {
+    fl_rn_heal_all(rn); /* injections that ended meanwhile */
+    if (fl_rn_faults_pending(rn)) {
         uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
         return;
     }
@@ -352,7 +175,7 @@ static void stop_target_when_healed(uv_timer_t *t)
     }
 }
 
-static void teardown(struct runner *rn)
+void fl_rn_teardown(struct runner *rn)
 {
     if (rn->teardown_started)
         return;
@@ -364,14 +187,14 @@ static void teardown(struct runner *rn)
         uv_timer_stop(&rn->faults[i].inject_timer);
         uv_timer_stop(&rn->faults[i].heal_timer);
     }
-    set_phase(rn, PH_TEARDOWN);
+    fl_rn_set_phase(rn, PH_TEARDOWN);
     if (rn->workers) {
         fl_workers_stop_probes(rn->workers);
         fl_workers_close(rn->workers, on_workers_closed, rn);
     } else {
         rn->workers_closed = 1;
     }
-    /* Bound the whole teardown by the longest stop grace plus a margin. */
+    /* Bound the whole fl_rn_teardown by the longest stop grace plus a margin. */
     uint64_t grace = 0;
     for (size_t i = 0; i < rn->run.sc->nservices; i++)
         if (rn->run.sc->services[i].stop_grace_ms > grace)
@@ -384,39 +207,45 @@ static void on_drained(void *ud)
 {
     struct runner *rn = ud;
     if (rn->phase == PH_DRAIN)
-        teardown(rn);
+        fl_rn_teardown(rn);
 }
 
-static uint64_t max_follow_timeout(const struct fl_scenario *sc)
+/* How long the drain may take: the longest follow, or the final read of a
+ * Redis workload (retried for up to 5s). */
+static uint64_t drain_budget(const struct fl_scenario *sc)
 {
     uint64_t m = 0;
-    for (size_t i = 0; i < sc->nworkloads; i++)
-        if (sc->workloads[i].has_follow && sc->workloads[i].follow.timeout_ms > m)
-            m = sc->workloads[i].follow.timeout_ms;
-    return m;
+    for (size_t i = 0; i < sc->nworkloads; i++) {
+        const struct fl_workload *w = &sc->workloads[i];
+        if (w->has_follow && w->follow.timeout_ms > m)
+            m = w->follow.timeout_ms;
+        if (w->kind == FL_WORKLOAD_REDIS && w->redis.timeout_ms + 5000 > m)
+            m = w->redis.timeout_ms + 5000;
+    }
+    return m + 2000;
 }
 
 static void on_settled(uv_timer_t *t)
 {
     struct runner *rn = t->data;
-    set_phase(rn, PH_DRAIN);
+    fl_rn_set_phase(rn, PH_DRAIN);
     size_t pending = fl_workers_pending(rn->workers);
     if (pending)
         fl_run_log(&rn->run, 0, "waiting for %zu operations still in flight", pending);
-    fl_workers_drain(rn->workers, max_follow_timeout(rn->run.sc) + 2000, on_drained, rn);
+    fl_workers_drain(rn->workers, drain_budget(rn->run.sc), on_drained, rn);
 }
 
 static void on_timeline_end(uv_timer_t *t)
 {
     struct runner *rn = t->data;
     fl_workers_stop_workloads(rn->workers);
-    set_phase(rn, PH_HEAL);
-    heal_all(rn);
+    fl_rn_set_phase(rn, PH_HEAL);
+    fl_rn_heal_all(rn);
     if (rn->res->harness_status) {
-        teardown(rn);
+        fl_rn_teardown(rn);
         return;
     }
-    set_phase(rn, PH_SETTLE);
+    fl_rn_set_phase(rn, PH_SETTLE);
     uv_timer_start(&rn->phase_timer, on_settled, rn->run.sc->settle_ms, 0);
 }
 
@@ -440,17 +269,17 @@ static void on_progress(uv_timer_t *t)
 static void begin_timeline(struct runner *rn)
 {
     const struct fl_scenario *sc = rn->run.sc;
-    set_phase(rn, PH_TIMELINE);
+    fl_rn_set_phase(rn, PH_TIMELINE);
     uint64_t end = sc->duration_ms;
     for (size_t i = 0; i < rn->nfaults; i++) {
         const struct fl_fault *f = &sc->faults[i];
-        uv_timer_start(&rn->faults[i].inject_timer, on_inject_timer, f->at_ms, 0);
+        uv_timer_start(&rn->faults[i].inject_timer, fl_rn_on_inject_timer, f->at_ms, 0);
         if (f->at_ms + f->for_ms > end)
             end = f->at_ms + f->for_ms;
     }
     if (fl_workers_start_workloads(rn->workers)) {
-        harness_fail(rn, FL_EINVAL, "the workload could not start");
-        abort_run(rn);
+        fl_rn_harness_fail(rn, FL_EINVAL, "the workload could not start");
+        fl_rn_abort(rn);
         return;
     }
     uv_timer_start(&rn->stop_timer, on_workload_stop, sc->duration_ms, 0);
@@ -486,13 +315,13 @@ static void on_steady_poll(uv_timer_t *t)
         uv_timer_stop(&rn->phase_timer);
         for (size_t p = 0; p < sc->nprobes; p++)
             if (!ok[p]) {
-                harness_fail(rn, FL_ENOTREADY,
+                fl_rn_harness_fail(rn, FL_ENOTREADY,
                              "steady state not reached: probe '%s' (%s:%d) gave no ok sample "
                              "before any fault was injected",
                              sc->probes[p].name, sc->probes[p].pos.file, sc->probes[p].pos.line);
                 break;
             }
-        abort_run(rn);
+        fl_rn_abort(rn);
     }
 }
 
@@ -503,11 +332,11 @@ static void on_started(struct fl_target *t, int status, const struct fl_error *e
     if (rn->teardown_started)
         return;
     if (status) {
-        harness_fail(rn, status, "%s", err && err->msg[0] ? err->msg : fl_strerror(status));
-        abort_run(rn);
+        fl_rn_harness_fail(rn, status, "%s", err && err->msg[0] ? err->msg : fl_strerror(status));
+        fl_rn_abort(rn);
         return;
     }
-    set_phase(rn, PH_STEADY);
+    fl_rn_set_phase(rn, PH_STEADY);
     fl_workers_start_probes(rn->workers);
     if (rn->run.sc->nprobes == 0) {
         begin_timeline(rn);
@@ -526,11 +355,11 @@ static void on_signal(uv_signal_t *s, int signum)
     if (rn->interrupts == 1) {
         fl_run_log(&rn->run, 0, "%s: healing faults and stopping services (again to kill at once)",
                    fl_signal_name(signum));
-        harness_fail(rn, FL_EABORT, "interrupted by %s", fl_signal_name(signum));
-        abort_run(rn);
+        fl_rn_harness_fail(rn, FL_EABORT, "interrupted by %s", fl_signal_name(signum));
+        fl_rn_abort(rn);
     } else if (rn->run.target && !rn->target_stopped) {
         fl_run_log(&rn->run, 0, "killing every process now");
-        heal_all(rn);
+        fl_rn_heal_all(rn);
         rn->run.target->type->destroy(rn->run.target);
         rn->run.target = NULL;
         on_target_stopped(NULL, FL_EABORT, NULL, rn);
@@ -649,7 +478,7 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
         fs->inject_timer.data = fs->heal_timer.data = fs;
     }
 
-    set_phase(rn, PH_START);
+    fl_rn_set_phase(rn, PH_START);
     fl_run_log(run, 0, "scenario %s (seed %llu), output in %s", sc->name,
                (unsigned long long)res->seed, o->outdir);
     struct fl_error err = {0};
@@ -661,8 +490,8 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
         rc = run->target->type->start(run->target, on_started, rn);
     }
     if (rc) {
-        harness_fail(rn, rc, "%s", err.msg[0] ? err.msg : fl_strerror(rc));
-        teardown(rn);
+        fl_rn_harness_fail(rn, rc, "%s", err.msg[0] ? err.msg : fl_strerror(rc));
+        fl_rn_teardown(rn);
     }
     uv_run(&rn->loop, UV_RUN_DEFAULT);
 
