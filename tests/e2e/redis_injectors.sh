@@ -29,3 +29,28 @@ grep -q 'promoted redis.1' "$TMP/junit.xml" || fail "the promotion is not in the
 assert_junit_valid "$TMP/junit.xml"
 assert_no_leftovers "$ev"
 pass "redis injectors act, record and heal"
+
+# Ctrl-C while a CLIENT PAUSE and a SIGSTOP are active: both are healed, every
+# Redis process is stopped, exit 2.
+set +e
+"$FL" run tests/data/cli/redis-interrupt.yaml --out "$TMP/int" --junit "$TMP/int.xml" >"$TMP/stdout" 2>"$TMP/stderr" &
+flpid=$!
+set -e
+ev="$TMP/int/redis-interrupt/events.jsonl"
+for _ in $(seq 1 150); do
+  n=$(grep -c '"f":"fault","key":"redis' "$ev" 2>/dev/null || true)
+  [ "${n:-0}" -ge 2 ] && break
+  sleep 0.1
+done
+[ "$(grep -c '"type":"ok","source":"redis.pause","f":"fault"' "$ev" 2>/dev/null || true)" -eq 2 ] \
+  || { kill -9 $flpid; show_output; fail "the two pauses never happened"; }
+kill -INT $flpid
+set +e
+wait $flpid
+RC=$?
+set -e
+[ $RC -eq 2 ] || { show_output; fail "Ctrl-C: exit $RC, expected 2"; }
+[ "$(grep -c '"type":"ok","source":"redis.pause","f":"heal"' "$ev")" -eq 2 ] || { show_output; fail "Ctrl-C did not heal both pauses"; }
+assert_no_leftovers "$ev"
+assert_junit_valid "$TMP/int.xml"
+pass "Ctrl-C heals CLIENT PAUSE and SIGSTOP, stops every Redis process, exits 2"
