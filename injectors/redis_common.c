@@ -318,3 +318,24 @@ int fl_sentinel_primary(struct fl_fault_run *fr, const char *sentinels, const ch
     squery_next(q);
     return 0;
 }
+
+int fl_redis_pick_start(struct fl_fault_run *fr, size_t state_size, fl_rpick_cb cb,
+                        struct fl_error *err)
+{
+    const struct fl_args *a = &fr->fault->args;
+    enum fl_redis_role role;
+    if (fl_parse_role(a->v[1].s, &role))
+        return fl_error_set(err, FL_EINVAL, "role: expected primary, replica or any; got '%s'",
+                            a->v[1].s);
+    void *state = calloc(1, state_size);
+    if (!state)
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    fr->state = state;
+    int rc = fl_redis_pick(fr, a->v[0].s, role, &a->v[2].pick, cb, err);
+    if (rc) {
+        fr->state = NULL;
+        free(state);
+        return rc;
+    }
+    return FL_PENDING;
+}

@@ -36,6 +36,19 @@ typedef void (*fl_rpick_cb)(struct fl_fault_run *fr, struct fl_instance **out, s
 int fl_redis_pick(struct fl_fault_run *fr, const char *service, enum fl_redis_role role,
                   const struct fl_pick *pick, fl_rpick_cb cb, struct fl_error *err);
 
+/* The first three parameters of every injector that acts on Redis
+ * instances by role (indexes 0, 1, 2). */
+#define FL_REDIS_ROLE_PARAMS                                                              \
+    {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},                             \
+    {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},   \
+    {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"}
+
+/* The start of such an injector: parse the role, give fr->state a zeroed
+ * state_size block, and pick (cb gets the instances). Returns FL_PENDING,
+ * or FL_E* with err set and fr->state freed. */
+int fl_redis_pick_start(struct fl_fault_run *fr, size_t state_size, fl_rpick_cb cb,
+                        struct fl_error *err);
+
 /* The instance of service listening on port, or NULL. */
 struct fl_instance *fl_instance_by_port(struct fl_run *run, const char *service, int port);
 

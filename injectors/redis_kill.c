@@ -11,9 +11,7 @@
 enum { P_SERVICE, P_ROLE, P_PICK };
 
 static const struct fl_param params[] = {
-    [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},
-    [P_ROLE] = {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"},
+    FL_REDIS_ROLE_PARAMS,
 };
 
 struct killed {
@@ -49,17 +47,7 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
 
 static int inject(struct fl_fault_run *fr, struct fl_error *err)
 {
-    const struct fl_args *a = &fr->fault->args;
-    enum fl_redis_role role;
-    if (fl_parse_role(a->v[P_ROLE].s, &role))
-        return fl_error_set(err, FL_EINVAL, "role: expected primary, replica or any; got '%s'",
-                            a->v[P_ROLE].s);
-    struct killed *k = calloc(1, sizeof *k);
-    if (!k)
-        return fl_error_set(err, FL_ENOMEM, "out of memory");
-    fr->state = k;
-    int rc = fl_redis_pick(fr, a->v[P_SERVICE].s, role, &a->v[P_PICK].pick, on_pick, err);
-    return rc ? rc : FL_PENDING;
+    return fl_redis_pick_start(fr, sizeof(struct killed), on_pick, err);
 }
 
 static int revert(struct fl_fault_run *fr, struct fl_error *err)

@@ -13,9 +13,7 @@
 enum { P_SERVICE, P_ROLE, P_PICK, P_MODE };
 
 static const struct fl_param params[] = {
-    [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},
-    [P_ROLE] = {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"},
+    FL_REDIS_ROLE_PARAMS,
     [P_MODE] = {"mode", FL_PT_STRING, 0, "stop", "stop: SIGSTOP/SIGCONT; client: CLIENT PAUSE WRITE (writes held, reads answered), CLIENT UNPAUSE on heal"},
 };
 
@@ -79,6 +77,7 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
         fl_fault_done(fr, FL_EINJECT, why);
         return;
     }
+    p->client = strcmp(fr->fault->args.v[P_MODE].s, "client") == 0;
     for (size_t i = 0; i < n; i++) {
         p->in[i] = in[i];
         p->pid[i] = in[i]->pid;
@@ -105,21 +104,12 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
 
 static int inject(struct fl_fault_run *fr, struct fl_error *err)
 {
-    const struct fl_args *a = &fr->fault->args;
-    enum fl_redis_role role;
-    if (fl_parse_role(a->v[P_ROLE].s, &role))
-        return fl_error_set(err, FL_EINVAL, "role: expected primary, replica or any; got '%s'",
-                            a->v[P_ROLE].s);
-    const char *mode = a->v[P_MODE].s;
+    const char *mode = fr->fault->args.v[P_MODE].s;
     if (strcmp(mode, "stop") != 0 && strcmp(mode, "client") != 0)
         return fl_error_set(err, FL_EINVAL, "mode: expected stop or client; got '%s'", mode);
-    struct paused *p = calloc(1, sizeof *p);
-    if (!p)
-        return fl_error_set(err, FL_ENOMEM, "out of memory");
-    p->client = strcmp(mode, "client") == 0;
-    fr->state = p;
-    int rc = fl_redis_pick(fr, a->v[P_SERVICE].s, role, &a->v[P_PICK].pick, on_pick, err);
-    return rc ? rc : FL_PENDING;
+    /* on_pick reads the mode from the arguments: the pick may answer
+     * before the state could be filled in here. */
+    return fl_redis_pick_start(fr, sizeof(struct paused), on_pick, err);
 }
 
 static int revert(struct fl_fault_run *fr, struct fl_error *err)

@@ -11,9 +11,7 @@
 enum { P_SERVICE, P_ROLE, P_PICK, P_GRACE };
 
 static const struct fl_param params[] = {
-    [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},
-    [P_ROLE] = {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"},
+    FL_REDIS_ROLE_PARAMS,
     [P_GRACE] = {"grace", FL_PT_DURATION, 0, "2s", "time between SIGTERM and SIGKILL"},
 };
 
