@@ -285,7 +285,11 @@ static void begin_timeline(struct runner *rn)
     uv_timer_start(&rn->stop_timer, on_workload_stop, sc->duration_ms, 0);
     /* +1 ms: a fault healing exactly at the end heals by its own timer. */
     uv_timer_start(&rn->end_timer, on_timeline_end, end + 1, 0);
-    fl_run_log(&rn->run, 0, "timeline: %s of workload, %zu faults", "running", rn->nfaults);
+    char d[32], e[32];
+    fl_format_duration(sc->duration_ms, d, sizeof d);
+    fl_format_duration(end, e, sizeof e);
+    fl_run_log(&rn->run, 0, "timeline: %s of workload, %zu fault%s, ends at %s", d, rn->nfaults,
+               rn->nfaults == 1 ? "" : "s", e);
 }
 
 /* Steady state: every probe has given at least one ok sample. */
