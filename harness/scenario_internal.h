@@ -135,6 +135,13 @@ int fl_sc_int(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *
 const char *const *fl_sc_strlist(struct fl_sc_loader *ld, const struct fl_sc_field *f,
                                  const char *key, const char *expect, int allow_scalar,
                                  int tpl, enum fl_sc_scope scope, size_t owner, size_t *n);
+/* A mapping of NAME: template (env, headers) into *out and *nout. what names
+ * the key in messages, example shows the expected form; key_ok (may be
+ * NULL) validates each name, key_expect says what it wants. Returns 0, or
+ * -1 after a diagnostic. */
+int fl_sc_kv_map(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *what,
+                 const char *example, int (*key_ok)(const char *), const char *key_expect,
+                 enum fl_sc_scope scope, size_t owner, const struct fl_kv **out, size_t *nout);
 /* ok_status: an int or a list of ints in 100..599. */
 int fl_sc_status_list(struct fl_sc_loader *ld, const struct fl_sc_field *f,
                       const int **out, size_t *n);

@@ -35,40 +35,6 @@ static int env_name_ok(const char *s)
     return 1;
 }
 
-static void env_map(struct fl_sc_loader *ld, struct fl_service *svc, const struct fl_sc_field *f)
-{
-    struct fy_node *n = f->val;
-    if (!n)
-        return;
-    if (!fy_node_is_mapping(n)) {
-        fl_sc_diag(ld, fl_sc_pos(ld, n, f->key_pos), "env: expected a mapping of NAME: value, "
-                   "like { RUST_LOG: debug }; got %s", fl_sc_got(ld, n));
-        return;
-    }
-    int cnt = fy_node_mapping_item_count(n);
-    struct fl_kv *env = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *env);
-    if (!env)
-        return;
-    size_t k = 0;
-    void *it = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(n, &it)) && k < (size_t)cnt) {
-        struct fl_kv kv;
-        kv.key = fl_sc_key(ld, p, &kv.pos, f->key_pos);
-        if (!kv.key)
-            continue;
-        if (!env_name_ok(kv.key))
-            fl_sc_diag(ld, kv.pos, "env: expected a variable name like LOG_LEVEL (letters, "
-                       "digits, '_'); got '%s'", kv.key);
-        struct fl_sc_field v = {1, fl_sc_val(fy_node_pair_value(p)), kv.pos};
-        kv.value = fl_sc_tpl(ld, &v, kv.key, "a scalar value", FL_SC_SERVICE, 0);
-        if (kv.value)
-            env[k++] = kv;
-    }
-    svc->env = env;
-    svc->nenv = k;
-}
-
 static void ready_tcp(struct fl_sc_loader *ld, struct fl_ready *r, const struct fl_sc_field *f)
 {
     static const char expect[] = "host:port like 127.0.0.1:${port}";
@@ -168,7 +134,9 @@ static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct 
     svc->command = fl_sc_strlist(ld, &f[S_COMMAND], "command", cmd_expect, 0, 1,
                                  FL_SC_SERVICE, 0, &svc->ncommand);
     if (f[S_ENV].present)
-        env_map(ld, svc, &f[S_ENV]);
+        fl_sc_kv_map(ld, &f[S_ENV], "env", "NAME: value, like { RUST_LOG: debug }", env_name_ok,
+                     "a variable name like LOG_LEVEL (letters, digits, '_')", FL_SC_SERVICE, 0,
+                     &svc->env, &svc->nenv);
     svc->workdir = fl_sc_tpl(ld, &f[S_WORKDIR], "workdir", "a directory path", FL_SC_SERVICE, 0);
     long long rep = 1;
     fl_sc_int(ld, &f[S_REPLICAS], "replicas", 1, MAX_REPLICAS, &rep);

@@ -80,37 +80,6 @@ static void check_url(struct fl_sc_loader *ld, const struct fl_sc_field *f, cons
                    url_expect, s);
 }
 
-static void headers_map(struct fl_sc_loader *ld, struct fl_request *rq, const struct fl_sc_field *f,
-                        enum fl_sc_scope scope, size_t owner)
-{
-    struct fy_node *n = f->val;
-    if (!n)
-        return;
-    if (!fy_node_is_mapping(n)) {
-        fl_sc_diag(ld, fl_sc_pos(ld, n, f->key_pos), "headers: expected a mapping of Name: "
-                   "value, like { Content-Type: application/json }; got %s", fl_sc_got(ld, n));
-        return;
-    }
-    int cnt = fy_node_mapping_item_count(n);
-    struct fl_kv *h = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *h);
-    if (!h)
-        return;
-    size_t k = 0;
-    void *it = NULL;
-    struct fy_node_pair *p;
-    while ((p = fy_node_mapping_iterate(n, &it)) && k < (size_t)cnt) {
-        struct fl_kv kv;
-        kv.key = fl_sc_key(ld, p, &kv.pos, f->key_pos);
-        if (!kv.key)
-            continue;
-        struct fl_sc_field v = {1, fl_sc_val(fy_node_pair_value(p)), kv.pos};
-        kv.value = fl_sc_tpl(ld, &v, kv.key, "a scalar value", scope, owner);
-        if (kv.value)
-            h[k++] = kv;
-    }
-    rq->headers = h;
-    rq->nheaders = k;
-}
 
 static int method_ok(const char *s)
 {
@@ -144,7 +113,9 @@ static void request_map(struct fl_sc_loader *ld, struct fl_request *rq, const st
     check_url(ld, &f[Q_URL], "url", rq->url);
     rq->body = fl_sc_tpl(ld, &f[Q_BODY], "body", "a request body as a string", scope, owner);
     if (f[Q_HEADERS].present)
-        headers_map(ld, rq, &f[Q_HEADERS], scope, owner);
+        fl_sc_kv_map(ld, &f[Q_HEADERS], "headers",
+                     "Name: value, like { Content-Type: application/json }", NULL, NULL, scope,
+                     owner, &rq->headers, &rq->nheaders);
     fl_sc_duration(ld, &f[Q_TIMEOUT], "timeout", &rq->timeout_ms);
 }
 

@@ -344,3 +344,39 @@ int fl_sc_valid_name(const char *s, int allow_dot)
     }
     return 1;
 }
+
+int fl_sc_kv_map(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *what,
+                 const char *example, int (*key_ok)(const char *), const char *key_expect,
+                 enum fl_sc_scope scope, size_t owner, const struct fl_kv **out, size_t *nout)
+{
+    struct fy_node *n = f->val;
+    if (!n)
+        return 0;
+    if (!fy_node_is_mapping(n)) {
+        fl_sc_diag(ld, fl_sc_pos(ld, n, f->key_pos), "%s: expected a mapping of %s; got %s",
+                   what, example, fl_sc_got(ld, n));
+        return -1;
+    }
+    int cnt = fy_node_mapping_item_count(n);
+    struct fl_kv *kvs = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *kvs);
+    if (!kvs)
+        return -1;
+    size_t k = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(n, &it)) && k < (size_t)cnt) {
+        struct fl_kv kv;
+        kv.key = fl_sc_key(ld, p, &kv.pos, f->key_pos);
+        if (!kv.key)
+            continue;
+        if (key_ok && !key_ok(kv.key))
+            fl_sc_diag(ld, kv.pos, "%s: expected %s; got '%s'", what, key_expect, kv.key);
+        struct fl_sc_field v = {1, fl_sc_val(fy_node_pair_value(p)), kv.pos};
+        kv.value = fl_sc_tpl(ld, &v, kv.key, "a scalar value", scope, owner);
+        if (kv.value)
+            kvs[k++] = kv;
+    }
+    *out = kvs;
+    *nout = k;
+    return 0;
+}
