@@ -171,21 +171,18 @@ static double now_s(void)
 static struct fl_args make_args(const struct fl_checker_type *t)
 {
     struct fl_args a;
-    memset(&a, 0, sizeof a);
-    a.params = t->params;
-    a.n = t->nparams;
+    fl_args_init(&a, t->params, t->nparams);
     return a;
 }
 
 static struct fl_pval *arg(struct fl_args *a, const char *name)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->params[i].name, name) == 0) {
-            a->v[i].set = 1;
-            return &a->v[i];
-        }
-    fprintf(stderr, "no parameter %s\n", name);
-    exit(2);
+    struct fl_pval *v = fl_args_set(a, name);
+    if (!v) {
+        fprintf(stderr, "no parameter %s\n", name);
+        exit(2);
+    }
+    return v;
 }
 
 /* Run one checker, print its speed and verdict; 1 when the verdict is not

@@ -372,3 +372,19 @@ int fl_params_parse(const struct fl_param *params, size_t n,
         return FL_ENOMEM;
     return c.bad ? FL_ESCENARIO : 0;
 }
+
+void fl_args_init(struct fl_args *a, const struct fl_param *params, size_t n)
+{
+    memset(a, 0, sizeof *a);
+    a->params = params;
+    a->n = n;
+}
+
+struct fl_pval *fl_args_set(struct fl_args *a, const char *name)
+{
+    int i = fl_param_index(a->params, a->n, name);
+    if (i < 0)
+        return NULL;
+    a->v[i].set = 1;
+    return &a->v[i];
+}

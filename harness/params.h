@@ -91,6 +91,13 @@ const char *fl_ptype_name(enum fl_ptype t);
 /* Parse a pick ("one", "all", "2", "50%"). */
 int fl_parse_pick(const char *s, struct fl_pick *out);
 
+/* Build arguments by hand (tests, benchmarks, programs that drive checkers
+ * without a scenario file): fl_args_init zeroes a for the table; then
+ * fl_args_set marks the parameter called name as given and returns its
+ * value to fill, or NULL when the table has no such parameter. */
+void fl_args_init(struct fl_args *a, const struct fl_param *params, size_t n);
+struct fl_pval *fl_args_set(struct fl_args *a, const char *name);
+
 /* Index of the parameter called name in a table, or -1. */
 int fl_param_index(const struct fl_param *params, size_t n, const char *name);
 

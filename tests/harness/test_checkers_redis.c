@@ -29,21 +29,16 @@ extern const struct fl_checker_type fl_checker_agreement;
 static struct fl_args args_for(const struct fl_checker_type *t)
 {
     struct fl_args a;
-    memset(&a, 0, sizeof a);
-    a.params = t->params;
-    a.n = t->nparams;
+    fl_args_init(&a, t->params, t->nparams);
     return a;
 }
 
 static struct fl_pval *arg(struct fl_args *a, const char *name)
 {
-    for (size_t i = 0; i < a->n; i++)
-        if (strcmp(a->params[i].name, name) == 0) {
-            a->v[i].set = 1;
-            return &a->v[i];
-        }
-    fail_msg("no parameter %s", name);
-    return NULL;
+    struct fl_pval *v = fl_args_set(a, name);
+    if (!v)
+        fail_msg("no parameter %s", name);
+    return v;
 }
 
 static struct fl_verdict run(const struct fl_checker_type *t, const struct fl_history *h,

@@ -268,9 +268,30 @@ static void test_type_text(void **state)
     assert_int_equal(fl_param_value(FL_PT_BOOL, "True", &v), FL_EINVAL);
 }
 
+/* Arguments built by hand: only named parameters, marked as given. */
+static void test_args_by_hand(void **state)
+{
+    (void)state;
+    static const struct fl_param table[] = {
+        {"probe", FL_PT_PROBE, 1, NULL, "a probe"},
+        {"within", FL_PT_DURATION, 1, NULL, "a duration"},
+    };
+    struct fl_args a;
+    fl_args_init(&a, table, 2);
+    assert_ptr_equal(a.params, table);
+    assert_int_equal(a.n, 2);
+    assert_false(a.v[0].set || a.v[1].set);
+    struct fl_pval *v = fl_args_set(&a, "within");
+    assert_ptr_equal(v, &a.v[1]);
+    assert_true(a.v[1].set);
+    assert_false(a.v[0].set);
+    assert_null(fl_args_set(&a, "nosuch"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_args_by_hand),
         cmocka_unit_test(test_parse_valid),
         cmocka_unit_test(test_parse_defaults_and_missing),
         cmocka_unit_test(test_parse_unknown_key),
