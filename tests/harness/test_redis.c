@@ -27,123 +27,42 @@
 
 #include "redis.h"
 
-/* --- redis-server processes --------------------------------------------- */
+#include "../support/procs.h"
 
-enum { MAX_PIDS = 16 };
-static pid_t g_pids[MAX_PIDS];
+/* --- redis-server processes (tests/support/procs.c) ---------------------- */
 
-static void remember_pid(pid_t pid)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (g_pids[i] == 0) {
-            g_pids[i] = pid;
-            return;
-        }
-}
+#define stop_pid fl_test_kill
+#define stop_all fl_test_kill_all
+#define sleep_ms fl_test_sleep_ms
 
-/* Kill and reap one of our children; safe to call twice. SIGKILL also ends
- * a stopped process, and no SIGCONT first: a resumed server could still
- * answer pending requests before it dies. */
-static void stop_pid(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (g_pids[i] == pid) {
-            g_pids[i] = 0;
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
-}
-
-static void stop_all(void)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        stop_pid(g_pids[i]);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* A loopback port nothing listens on right now. */
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = fl_test_free_port();
+    assert_true(port > 0);
+    return port;
 }
 
-/* PING over a blocking connection: 1 when redis answers. */
-static int redis_answers(int port)
-{
-    struct timeval tv = {0, 200000};
-    redisContext *c = redisConnectWithTimeout("127.0.0.1", port, tv);
-    int ok = 0;
-    if (c && !c->err) {
-        redisSetTimeout(c, tv);
-        redisReply *rep = redisCommand(c, "PING");
-        ok = rep && rep->type == REDIS_REPLY_STATUS && strcmp(rep->str, "PONG") == 0;
-        if (rep)
-            freeReplyObject(rep);
-    }
-    if (c)
-        redisFree(c);
-    return ok;
-}
-
-/* Start redis-server on a free port (extra args appended); wait up to 5s
- * for it to answer. Retries on a fresh port if it exits (port raced). */
+/* Start redis-server on a free port (extra args appended, NULL to stop);
+ * retries on a fresh port if it exits (port raced). */
 static pid_t start_redis(int *port_out, const char *extra1, const char *extra2,
                          const char *extra3)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         int port = free_port();
-        char pbuf[16];
+        char pbuf[16], dbf[64];
         snprintf(pbuf, sizeof pbuf, "%d", port);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            prctl(PR_SET_PDEATHSIG, SIGKILL);
-            int devnull = open("/dev/null", O_RDWR);
-            if (devnull >= 0) {
-                dup2(devnull, 0);
-                dup2(devnull, 1);
-                dup2(devnull, 2);
-            }
-            /* No RDB in the source tree (a replica's sync writes one), and
-             * no 5s wait before a diskless sync. */
-            char dbf[64];
-            snprintf(dbf, sizeof dbf, "fl-test-redis-%s.rdb", pbuf);
-            execlp("redis-server", "redis-server", "--port", pbuf, "--bind", "127.0.0.1",
-                   "--save", "", "--appendonly", "no", "--daemonize", "no",
-                   "--repl-diskless-sync-delay", "0", "--dir", "/tmp", "--dbfilename", dbf,
-                   extra1, extra2, extra3, (char *)NULL);
-            _exit(127);
+        /* No RDB in the source tree (a replica's sync writes one), and no
+         * 5s wait before a diskless sync. */
+        snprintf(dbf, sizeof dbf, "fl-test-redis-%s.rdb", pbuf);
+        const char *args[] = {"--port", pbuf, "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--daemonize", "no",
+                              "--repl-diskless-sync-delay", "0", "--dir", "/tmp",
+                              "--dbfilename", dbf, extra1, extra2, extra3, NULL};
+        pid_t pid = fl_test_redis_spawn(port, args);
+        if (pid > 0) {
+            *port_out = port;
+            return pid;
         }
-        remember_pid(pid);
-        for (int i = 0; i < 250; i++) { /* 250 x 20ms = 5s */
-            if (waitpid(pid, NULL, WNOHANG) == pid) {
-                for (int j = 0; j < MAX_PIDS; j++)
-                    if (g_pids[j] == pid)
-                        g_pids[j] = 0;
-                break;
-            }
-            if (redis_answers(port)) {
-                *port_out = port;
-                return pid;
-            }
-            sleep_ms(20);
-        }
-        stop_pid(pid);
     }
     fail_msg("redis-server did not start");
     return -1;

@@ -29,6 +29,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "../support/procs.h"
+
 #include "harness/history.h"
 #include "harness/model.h"
 #include "harness/run.h"
@@ -36,52 +38,17 @@
 
 /* ---- processes ---- */
 
-enum { MAX_PIDS = 8 };
-static pid_t g_pids[MAX_PIDS];
 static char g_tmpdir[128];
 
-static void forget(pid_t pid)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (g_pids[i] == pid)
-            g_pids[i] = 0;
-}
-
-static void kill_pid(pid_t pid)
-{
-    if (pid <= 0)
-        return;
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (g_pids[i] == pid) {
-            g_pids[i] = 0;
-            kill(pid, SIGKILL);
-            waitpid(pid, NULL, 0);
-        }
-}
-
-static void kill_all(void)
-{
-    for (int i = 0; i < MAX_PIDS; i++)
-        kill_pid(g_pids[i]);
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
+#define kill_pid fl_test_kill
+#define kill_all fl_test_kill_all
+#define sleep_ms fl_test_sleep_ms
 
 static int free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    int port = fl_test_free_port();
+    assert_true(port > 0);
+    return port;
 }
 
 /* A blocking connection with short timeouts, or NULL. */
@@ -98,57 +65,7 @@ static redisContext *sync_connect(int port)
     return c;
 }
 
-static int answers(int port)
-{
-    redisContext *c = sync_connect(port);
-    if (!c)
-        return 0;
-    redisReply *rep = redisCommand(c, "PING");
-    int ok = rep && rep->type == REDIS_REPLY_STATUS;
-    if (rep)
-        freeReplyObject(rep);
-    redisFree(c);
-    return ok;
-}
-
-/* Run redis-server with argv (NULL-terminated, after the program name),
- * wait up to 5s until it answers on port. Returns the pid or -1 if it
- * exited (e.g. the port was taken). */
-static pid_t spawn_redis(int port, const char *const *args)
-{
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int devnull = open("/dev/null", O_RDWR);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        const char *argv[24] = {"redis-server"};
-        for (int i = 0; args[i] && i < 22; i++)
-            argv[i + 1] = args[i];
-        execvp("redis-server", (char *const *)argv);
-        _exit(127);
-    }
-    for (int i = 0; i < MAX_PIDS; i++)
-        if (g_pids[i] == 0) {
-            g_pids[i] = pid;
-            break;
-        }
-    for (int i = 0; i < 250; i++) {
-        if (waitpid(pid, NULL, WNOHANG) == pid) {
-            forget(pid);
-            return -1;
-        }
-        if (answers(port))
-            return pid;
-        sleep_ms(20);
-    }
-    kill_pid(pid);
-    return -1;
-}
+#define spawn_redis fl_test_redis_spawn
 
 /* A plain server on port (0: a free one, written back). replicaof: the
  * primary's port or 0. */
