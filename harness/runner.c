@@ -320,9 +320,9 @@ static void on_steady_poll(uv_timer_t *t)
         for (size_t p = 0; p < sc->nprobes; p++)
             if (!ok[p]) {
                 fl_rn_harness_fail(rn, FL_ENOTREADY,
-                             "steady state not reached: probe '%s' (%s:%d) gave no ok sample "
-                             "before any fault was injected",
-                             sc->probes[p].name, sc->probes[p].pos.file, sc->probes[p].pos.line);
+                                   "steady state not reached: probe '%s' (%s:%d) gave no ok sample "
+                                   "before any fault was injected",
+                                   sc->probes[p].name, sc->probes[p].pos.file, sc->probes[p].pos.line);
                 break;
             }
         fl_rn_abort(rn);

@@ -25,7 +25,7 @@ static void heal_finished(struct fault_slot *fs, int status, const char *error)
     if (status) {
         fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_HEAL, fault_key(fr), NULL, error);
         fl_rn_harness_fail(rn, FL_EINJECT, "heal of %s (fault %d at %s:%d) failed: %s", name,
-                     fr->index + 1, fr->fault->pos.file, fr->fault->pos.line, error);
+                           fr->index + 1, fr->fault->pos.file, fr->fault->pos.line, error);
         return;
     }
     fr->healed = 1;
@@ -86,7 +86,7 @@ static void inject_finished(struct fault_slot *fs, int status, const char *error
     if (status) {
         fl_run_record(&rn->run, proc, FL_FAIL, name, FL_F_FAULT, fault_key(fr), NULL, error);
         fl_rn_harness_fail(rn, FL_EINJECT, "injection %s (%s:%d:%d) failed: %s", name,
-                     fr->fault->pos.file, fr->fault->pos.line, fr->fault->pos.col, error);
+                           fr->fault->pos.file, fr->fault->pos.line, fr->fault->pos.col, error);
         fl_rn_abort(rn);
         return;
     }
