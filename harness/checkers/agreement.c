@@ -93,20 +93,6 @@ struct ctx {
     int64_t open_len;      /* interval still open at the end, -1: none */
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 16;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * sz);
-    if (!q)
-        return FL_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 /* ---- the majority heap ---------------------------------------------------- */
 
@@ -196,8 +182,8 @@ static size_t value_id(struct ctx *c, const char *s)
     for (size_t i = 0; ig->set && i < ig->nlist; i++)
         if (strcmp(ig->list[i], s) == 0)
             return *slot = IGNORED;
-    if (grow((void **)&c->v, &c->cap_v, c->nv + 1, sizeof *c->v) ||
-        grow((void **)&c->heap, &c->cap_heap, c->nv + 1, sizeof *c->heap))
+    if (fl_grow((void **)&c->v, &c->cap_v, c->nv + 1, sizeof *c->v) ||
+        fl_grow((void **)&c->heap, &c->cap_heap, c->nv + 1, sizeof *c->heap))
         return NONE;
     size_t id = c->nv++;
     c->v[id] = (struct val){s, 0, 0, 0, NONE, NONE, 0, 0, NONE, NONE};
@@ -214,8 +200,8 @@ static size_t rep_id(struct ctx *c, const char *name)
         return NONE;
     if (!added)
         return *slot;
-    if (grow((void **)&c->r, &c->cap_r, c->nr + 1, sizeof *c->r) ||
-        grow((void **)&c->touched, &c->cap_touched, c->nr + 1, sizeof *c->touched))
+    if (fl_grow((void **)&c->r, &c->cap_r, c->nr + 1, sizeof *c->r) ||
+        fl_grow((void **)&c->touched, &c->cap_touched, c->nr + 1, sizeof *c->touched))
         return NONE;
     c->r[c->nr] = (struct rep){.name = name, .val = NONE, .prev = NONE, .next = NONE,
                                .last_op = NONE};

@@ -100,14 +100,16 @@ size_t *fl_pmap_put(struct fl_pmap *m, uintptr_t k, size_t def, int *added)
 
 /* ---- key index ------------------------------------------------------------ */
 
-/* Grow *p (elements of size sz) so that it holds at least need; doubling. */
-static int grow(void **p, size_t *cap, size_t need, size_t sz)
+/* fl_grow: see index.h. */
+int fl_grow(void **p, size_t *cap, size_t need, size_t sz)
 {
     if (need <= *cap)
         return 0;
-    size_t c = *cap ? *cap : 256;
+    size_t c = *cap ? *cap * 2 : 16;
     while (c < need)
         c *= 2;
+    if (c > SIZE_MAX / sz)
+        return FL_ENOMEM;
     void *q = realloc(*p, c * sz);
     if (!q)
         return FL_ENOMEM;
@@ -150,15 +152,15 @@ int fl_keyidx_build(struct fl_keyidx *ix, const struct fl_history *h,
             goto out;
         size_t k = *slot;
         if (added) {
-            if (grow((void **)&ix->keys, &cap_keys, ix->nkeys + 1, sizeof *ix->keys) ||
-                grow((void **)&count, &cap_count, ix->nkeys + 1, sizeof *count))
+            if (fl_grow((void **)&ix->keys, &cap_keys, ix->nkeys + 1, sizeof *ix->keys) ||
+                fl_grow((void **)&count, &cap_count, ix->nkeys + 1, sizeof *count))
                 goto out;
             ix->keys[ix->nkeys] = op->key;
             count[ix->nkeys] = 0;
             ix->nkeys++;
         }
-        if (grow((void **)&pair_op, &cap_op, npairs + 1, sizeof *pair_op) ||
-            grow((void **)&pair_key, &cap_key, npairs + 1, sizeof *pair_key))
+        if (fl_grow((void **)&pair_op, &cap_op, npairs + 1, sizeof *pair_op) ||
+            fl_grow((void **)&pair_key, &cap_key, npairs + 1, sizeof *pair_key))
             goto out;
         pair_op[npairs] = i;
         pair_key[npairs] = (uint32_t)k;
@@ -241,10 +243,10 @@ int fl_faults_collect(const struct fl_history *h, struct fl_fault_win **out,
         if (op->type != FL_OK)
             continue;
         if (fl_strmatch(&mfault, op->f)) {
-            if (grow((void **)&w, &cap_w, nw + 1, sizeof *w) ||
-                grow((void **)&open, &cap_open, nopen + 1, sizeof *open) ||
-                grow((void **)&proc, &cap_proc, nw + 1, sizeof *proc) ||
-                grow((void **)&key, &cap_key, nw + 1, sizeof *key))
+            if (fl_grow((void **)&w, &cap_w, nw + 1, sizeof *w) ||
+                fl_grow((void **)&open, &cap_open, nopen + 1, sizeof *open) ||
+                fl_grow((void **)&proc, &cap_proc, nw + 1, sizeof *proc) ||
+                fl_grow((void **)&key, &cap_key, nw + 1, sizeof *key))
                 goto nomem;
             w[nw] = (struct fl_fault_win){op->time_us, op->time_us, i, SIZE_MAX,
                                           fault_desc(op)};
@@ -364,7 +366,7 @@ int fl_probe_samples(const struct fl_history *h, const char *name,
         if (op->type == FL_INVOKE || !fl_strmatch(&fprobe, op->f) ||
             !fl_strmatch(&src, op->source))
             continue;
-        if (grow((void **)&s, &cap, ns + 1, sizeof *s)) {
+        if (fl_grow((void **)&s, &cap, ns + 1, sizeof *s)) {
             free(s);
             *out = NULL;
             *n = 0;
@@ -466,8 +468,8 @@ int fl_keygroups_build(struct fl_keygroups *g, const struct fl_history *h,
             id = *slot;
         }
         if (added) {
-            if (grow((void **)&names, &cap_names, ng + 1, sizeof *names) ||
-                grow((void **)&count, &cap_count, ng + 1, sizeof *count))
+            if (fl_grow((void **)&names, &cap_names, ng + 1, sizeof *names) ||
+                fl_grow((void **)&count, &cap_count, ng + 1, sizeof *count))
                 goto out;
             names[ng] = (struct named){key, ng};
             count[ng] = 0;

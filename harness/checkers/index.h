@@ -46,6 +46,10 @@ static inline int fl_strmatch(struct fl_strmatch *m, const char *s)
 
 /* Open-addressing map from a non-zero word (an interned pointer, a process
  * number + 1) to a size_t. */
+/* Make room for need elements of sz bytes in *p (capacity *cap, doubling
+ * from 16). 0 or FL_ENOMEM (then *p is unchanged). */
+int fl_grow(void **p, size_t *cap, size_t need, size_t sz);
+
 struct fl_pmap {
     uintptr_t *keys;    /* 0: empty slot */
     size_t *vals;

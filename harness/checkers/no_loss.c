@@ -65,20 +65,6 @@ struct ctx {
     char bad_read[256];           /* first unusable read, for the summary */
 };
 
-static int grow(void **p, size_t *cap, size_t need, size_t sz)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * sz);
-    if (!q)
-        return FL_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
 
 static uintptr_t proc_key(int32_t process)
 {
@@ -96,7 +82,7 @@ static int on_write(struct ctx *c, const struct fl_op *op)
     if (op->type == FL_INVOKE || *open == SIZE_MAX) {
         /* a new write; an earlier invoke of this process that never
          * completed stays in flight (unknown) */
-        if (grow((void **)&c->w, &c->cap_w, c->nw + 1, sizeof *c->w))
+        if (fl_grow((void **)&c->w, &c->cap_w, c->nw + 1, sizeof *c->w))
             return FL_ENOMEM;
         c->w[c->nw] = (struct wrec){op->key, op->value, SIZE_MAX, SIZE_MAX, 0, FL_INVOKE};
         if (op->type == FL_INVOKE) {
@@ -140,7 +126,7 @@ static int on_read(struct ctx *c, const struct fl_op *op, struct fl_strmatch *ke
     if (!slot)
         return FL_ENOMEM;
     if (added) {
-        if (grow((void **)&c->r, &c->cap_r, c->nr + 1, sizeof *c->r))
+        if (fl_grow((void **)&c->r, &c->cap_r, c->nr + 1, sizeof *c->r))
             return FL_ENOMEM;
         c->nr++;
     }
