@@ -17,40 +17,22 @@
 
 #include "../support/checks.h"
 
-/* ---- helpers (tests/support/checks.c) -------------------------------------- */
-
-#define S FL_T_S
-#define args_for fl_t_args
-#define arg_s fl_t_arg_s
-#define arg_list fl_t_arg_list
-#define arg_ms fl_t_arg_ms
-#define arg_b fl_t_arg_b
-#define has fl_t_has
-#define cex_for fl_t_cex_for
-#define cex_has_op fl_t_cex_has_op
-
-static struct fl_verdict run(const char *checker, const struct fl_history *h,
-                             const struct fl_args *a)
-{
-    return fl_t_check(fl_checker_find(checker), h, a);
-}
-
 /* ---- building histories by hand ------------------------------------------- */
 
 /* The main request of a job: invoke, then ok with the captured key. Returns
  * the index of the ok. */
 static size_t accept_job(struct fl_history *h, const char *wl, int proc, const char *key, double t)
 {
-    fl_history_add(h, S(t) - 20000, proc, FL_INVOKE, wl, FL_F_REQUEST, NULL, NULL, NULL);
-    return fl_history_add(h, S(t), proc, FL_OK, wl, FL_F_REQUEST, key, "202", NULL)->index;
+    fl_history_add(h, FL_T_S(t) - 20000, proc, FL_INVOKE, wl, FL_F_REQUEST, NULL, NULL, NULL);
+    return fl_history_add(h, FL_T_S(t), proc, FL_OK, wl, FL_F_REQUEST, key, "202", NULL)->index;
 }
 
 /* One follow poll: invoke, then ok with value. Returns the ok's index. */
 static size_t poll(struct fl_history *h, const char *wl, int proc, const char *key, double t,
                    const char *value)
 {
-    fl_history_add(h, S(t) - 10000, proc, FL_INVOKE, wl, FL_F_POLL, key, NULL, NULL);
-    return fl_history_add(h, S(t), proc, FL_OK, wl, FL_F_POLL, key, value, NULL)->index;
+    fl_history_add(h, FL_T_S(t) - 10000, proc, FL_INVOKE, wl, FL_F_POLL, key, NULL, NULL);
+    return fl_history_add(h, FL_T_S(t), proc, FL_OK, wl, FL_F_POLL, key, value, NULL)->index;
 }
 
 static const char *const complete_only[] = {"complete"};
@@ -58,10 +40,10 @@ static const char *const order3[] = {"pending", "running", "complete"};
 
 static struct fl_args lifecycle_args(uint64_t within_ms)
 {
-    struct fl_args a = args_for("lifecycle");
-    arg_s(&a, "workload", "submit");
-    arg_list(&a, "terminal", complete_only, 1);
-    arg_ms(&a, "within", within_ms);
+    struct fl_args a = fl_t_args("lifecycle");
+    fl_t_arg_s(&a, "workload", "submit");
+    fl_t_arg_list(&a, "terminal", complete_only, 1);
+    fl_t_arg_ms(&a, "within", within_ms);
     return a;
 }
 
@@ -79,9 +61,9 @@ static void test_lifecycle_valid(void **state)
     poll(h, "submit", 0, "j1", 3.0, "complete");
     poll(h, "submit", 1, "j2", 31.5, "complete");   /* exactly at the deadline */
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_VALID);
-    has(v.summary, "all 2 jobs accepted by submit reached complete within 30s");
+    fl_t_has(v.summary, "all 2 jobs accepted by submit reached complete within 30s");
     assert_int_equal(v.ncex, 0);
     fl_verdict_free(&v);
     fl_history_free(h);
@@ -104,15 +86,15 @@ static void test_lifecycle_stuck(void **state)
     accept_job(h, "other", 9, "x1", 1.0);
     poll(h, "other", 9, "x1", 50.0, "pending");
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "1 of 3 jobs accepted by submit never reached complete within 30s");
+    fl_t_has(v.summary, "1 of 3 jobs accepted by submit never reached complete within 30s");
     assert_int_equal(v.ncex, 1);
     assert_int_equal(v.ncex_total, 1);
-    const struct fl_cex *c = cex_for(&v, "j2");
-    has(c->why, "last seen pending at 43.3s");
-    has(c->why, "accepted at 4.1s");
-    has(c->why, "no complete within 30s");
+    const struct fl_cex *c = fl_t_cex_for(&v, "j2");
+    fl_t_has(c->why, "last seen pending at 43.3s");
+    fl_t_has(c->why, "accepted at 4.1s");
+    fl_t_has(c->why, "no complete within 30s");
     /* first and last ones of acceptance + 40 polls */
     assert_int_equal(c->nops, 20);
     assert_int_equal(c->ops[0], acc[1]);
@@ -130,17 +112,17 @@ static void test_lifecycle_gave_up(void **state)
     size_t acc = accept_job(h, "submit", 0, "j1", 1.0);
     size_t p = poll(h, "submit", 0, "j1", 2.0, "pending");
     /* the follow gave up before the checker's deadline: still covered */
-    size_t g = fl_history_add(h, S(20.0), 0, FL_INFO, "submit", FL_F_FOLLOW, "j1", "pending",
+    size_t g = fl_history_add(h, FL_T_S(20.0), 0, FL_INFO, "submit", FL_F_FOLLOW, "j1", "pending",
                               "follow timeout 19s")->index;
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "1 of 1 jobs");
-    const struct fl_cex *c = cex_for(&v, "j1");
-    has(c->why, "gave up");
-    assert_true(cex_has_op(c, acc));
-    assert_true(cex_has_op(c, p));
-    assert_true(cex_has_op(c, g));
+    fl_t_has(v.summary, "1 of 1 jobs");
+    const struct fl_cex *c = fl_t_cex_for(&v, "j1");
+    fl_t_has(c->why, "gave up");
+    assert_true(fl_t_cex_has_op(c, acc));
+    assert_true(fl_t_cex_has_op(c, p));
+    assert_true(fl_t_cex_has_op(c, g));
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -159,20 +141,20 @@ static void test_lifecycle_late_and_failed(void **state)
     for (int i = 0; i < 10; i++)
         poll(h, "submit", 2, "good", 8.0 + i, i < 9 ? "pending" : "complete");
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "2 of 3 jobs accepted by submit never reached complete within 30s");
-    has(cex_for(&v, "late")->why, "reached complete at 40.0s, accepted at 4.0s");
-    has(cex_for(&v, "bad")->why, "ended failed at 6.0s");
-    has(cex_for(&v, "bad")->why, "only complete counts");
+    fl_t_has(v.summary, "2 of 3 jobs accepted by submit never reached complete within 30s");
+    fl_t_has(fl_t_cex_for(&v, "late")->why, "reached complete at 40.0s, accepted at 4.0s");
+    fl_t_has(fl_t_cex_for(&v, "bad")->why, "ended failed at 6.0s");
+    fl_t_has(fl_t_cex_for(&v, "bad")->why, "only complete counts");
     fl_verdict_free(&v);
 
     /* with failed allowed too, only the late one is left */
     static const char *const both[] = {"complete", "failed"};
-    arg_list(&a, "terminal", both, 2);
-    v = run("lifecycle", h, &a);
+    fl_t_arg_list(&a, "terminal", both, 2);
+    v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "1 of 3 jobs accepted by submit never reached complete or failed within 30s");
+    fl_t_has(v.summary, "1 of 3 jobs accepted by submit never reached complete or failed within 30s");
     assert_int_equal(v.ncex, 1);
     assert_string_equal(v.cex[0].key, "late");
     fl_verdict_free(&v);
@@ -191,10 +173,10 @@ static void test_lifecycle_unknown(void **state)
     for (int i = 0; i < 4; i++)
         poll(h, "submit", 1, "j2", 25.5 + i, "pending");
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "1 of 2 jobs accepted by submit were not observed for 30s");
-    has(cex_for(&v, "j2")->why, "stopped watching");
+    fl_t_has(v.summary, "1 of 2 jobs accepted by submit were not observed for 30s");
+    fl_t_has(fl_t_cex_for(&v, "j2")->why, "stopped watching");
     fl_verdict_free(&v);
     fl_history_free(h);
 
@@ -204,7 +186,7 @@ static void test_lifecycle_unknown(void **state)
     accept_job(h, "submit", 0, "j1", 1.0);
     poll(h, "submit", 0, "j1", 1.5, "pending");
     poll(h, "submit", 0, "j1", 2.0, "pending");
-    v = run("lifecycle", h, &a);
+    v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_UNKNOWN);
     fl_verdict_free(&v);
     fl_history_free(h);
@@ -214,12 +196,12 @@ static void test_lifecycle_nothing_accepted(void **state)
 {
     (void)state;
     struct fl_history *h = fl_history_new(0);
-    fl_history_add(h, S(1), 0, FL_INVOKE, "submit", FL_F_REQUEST, NULL, NULL, NULL);
-    fl_history_add(h, S(2), 0, FL_FAIL, "submit", FL_F_REQUEST, NULL, "http:503", "status 503");
+    fl_history_add(h, FL_T_S(1), 0, FL_INVOKE, "submit", FL_F_REQUEST, NULL, NULL, NULL);
+    fl_history_add(h, FL_T_S(2), 0, FL_FAIL, "submit", FL_F_REQUEST, NULL, "http:503", "status 503");
     struct fl_args a = lifecycle_args(30000);
-    struct fl_verdict v = run("lifecycle", h, &a);
+    struct fl_verdict v = fl_t_run("lifecycle", h, &a);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "no job was accepted");
+    fl_t_has(v.summary, "no job was accepted");
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -228,9 +210,9 @@ static void test_lifecycle_nothing_accepted(void **state)
 
 static struct fl_args transitions_args(void)
 {
-    struct fl_args a = args_for("transitions");
-    arg_s(&a, "workload", "submit");
-    arg_list(&a, "order", order3, 3);
+    struct fl_args a = fl_t_args("transitions");
+    fl_t_arg_s(&a, "workload", "submit");
+    fl_t_arg_list(&a, "order", order3, 3);
     return a;
 }
 
@@ -245,11 +227,11 @@ static void test_transitions_valid(void **state)
     accept_job(h, "submit", 1, "j2", 1.0);
     poll(h, "submit", 1, "j2", 1.5, "complete");
     /* failed polls carry no observed value */
-    fl_history_add(h, S(1.6), 1, FL_INFO, "submit", FL_F_POLL, "j2", NULL, "timeout");
+    fl_history_add(h, FL_T_S(1.6), 1, FL_INFO, "submit", FL_F_POLL, "j2", NULL, "timeout");
     struct fl_args a = transitions_args();
-    struct fl_verdict v = run("transitions", h, &a);
+    struct fl_verdict v = fl_t_run("transitions", h, &a);
     assert_int_equal(v.validity, FL_VALID);
-    has(v.summary, "all 2 keys followed by submit moved forward along pending -> running -> complete");
+    fl_t_has(v.summary, "all 2 keys followed by submit moved forward along pending -> running -> complete");
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -270,15 +252,15 @@ static void test_transitions_flip(void **state)
     accept_job(h, "submit", 2, "j3", 1.0);
     poll(h, "submit", 2, "j3", 1.2, "complete");
     struct fl_args a = transitions_args();
-    struct fl_verdict v = run("transitions", h, &a);
+    struct fl_verdict v = fl_t_run("transitions", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "2 of 3 keys followed by submit");
-    const struct fl_cex *c = cex_for(&v, "j1");
-    has(c->why, "pending@1.2s -> http:404@1.5s -> pending@1.7s -> complete@2.0s");
-    assert_true(cex_has_op(c, acc));
-    assert_true(cex_has_op(c, nf));
-    assert_true(cex_has_op(c, back));
-    has(cex_for(&v, "j2")->why, "running@1.2s -> pending@1.4s");
+    fl_t_has(v.summary, "2 of 3 keys followed by submit");
+    const struct fl_cex *c = fl_t_cex_for(&v, "j1");
+    fl_t_has(c->why, "pending@1.2s -> http:404@1.5s -> pending@1.7s -> complete@2.0s");
+    assert_true(fl_t_cex_has_op(c, acc));
+    assert_true(fl_t_cex_has_op(c, nf));
+    assert_true(fl_t_cex_has_op(c, back));
+    fl_t_has(fl_t_cex_for(&v, "j2")->why, "running@1.2s -> pending@1.4s");
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -291,11 +273,11 @@ static void test_transitions_long_sequence_elided(void **state)
     for (int i = 0; i < 30; i++)   /* pending/running alternate: bad from the 3rd */
         poll(h, "submit", 0, "j1", 1.0 + i * 0.1, i % 2 ? "running" : "pending");
     struct fl_args a = transitions_args();
-    struct fl_verdict v = run("transitions", h, &a);
+    struct fl_verdict v = fl_t_run("transitions", h, &a);
     assert_int_equal(v.validity, FL_INVALID);
-    const struct fl_cex *c = cex_for(&v, "j1");
-    has(c->why, "pending@1.0s -> running@1.1s -> pending@1.2s");
-    has(c->why, " -> ...");
+    const struct fl_cex *c = fl_t_cex_for(&v, "j1");
+    fl_t_has(c->why, "pending@1.0s -> running@1.1s -> pending@1.2s");
+    fl_t_has(c->why, " -> ...");
     assert_true(c->nops <= 20);
     fl_verdict_free(&v);
     fl_history_free(h);
@@ -306,11 +288,11 @@ static void test_transitions_unknown(void **state)
     (void)state;
     struct fl_history *h = fl_history_new(0);
     accept_job(h, "submit", 0, "j1", 1.0);
-    fl_history_add(h, S(1.5), 0, FL_INFO, "submit", FL_F_POLL, "j1", NULL, "timeout");
+    fl_history_add(h, FL_T_S(1.5), 0, FL_INFO, "submit", FL_F_POLL, "j1", NULL, "timeout");
     struct fl_args a = transitions_args();
-    struct fl_verdict v = run("transitions", h, &a);
+    struct fl_verdict v = fl_t_run("transitions", h, &a);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "no key followed by submit was polled");
+    fl_t_has(v.summary, "no key followed by submit was polled");
     fl_verdict_free(&v);
     fl_history_free(h);
 }

@@ -18,39 +18,16 @@
 
 #include "../support/checks.h"
 
-extern const struct fl_checker_type fl_checker_no_loss;
 extern const struct fl_checker_type fl_checker_agreement;
 
-#define S FL_T_S
 #define WL "writer"
 #define PR "backend"
-
-/* ---- helpers (tests/support/checks.c) -------------------------------------- */
-
-#define arg fl_t_arg
-#define run fl_t_check
-#define has fl_t_has
-#define cex_for fl_t_cex_for
-#define cex_has_op fl_t_cex_has_op
-
-static struct fl_args args_for(const struct fl_checker_type *t)
-{
-    struct fl_args a;
-    fl_args_init(&a, t->params, t->nparams);
-    return a;
-}
-
-static void ops_sorted(const struct fl_cex *c)
-{
-    for (size_t i = 1; i < c->nops; i++)
-        assert_true(c->ops[i - 1] < c->ops[i]);
-}
 
 /* ---- agreement ------------------------------------------------------------ */
 
 static size_t sample(struct fl_history *h, const char *replica, double t, const char *value)
 {
-    return fl_history_add(h, S(t), FL_PROC_PROBE, FL_OK, PR, FL_F_PROBE, replica, value,
+    return fl_history_add(h, FL_T_S(t), FL_PROC_PROBE, FL_OK, PR, FL_F_PROBE, replica, value,
                           NULL)->index;
 }
 
@@ -75,16 +52,16 @@ static void sweep(struct fl_history *h, int nrep, double from, double to, value_
 static struct fl_verdict run_agreement(const struct fl_history *h, uint64_t within_ms,
                                        const char *const *ignore, size_t nignore)
 {
-    struct fl_args a = args_for(&fl_checker_agreement);
-    arg(&a, "probe")->s = PR;
-    arg(&a, "within")->ms = within_ms;
+    struct fl_args a = fl_t_args("agreement");
+    fl_t_arg(&a, "probe")->s = PR;
+    fl_t_arg(&a, "within")->ms = within_ms;
     if (ignore) {
-        struct fl_pval *p = arg(&a, "ignore");
+        struct fl_pval *p = fl_t_arg(&a, "ignore");
         p->list = ignore;
         p->nlist = nignore;
         p->s = ignore[0];
     }
-    return run(&fl_checker_agreement, h, &a);
+    return fl_t_check(&fl_checker_agreement, h, &a);
 }
 
 static const char *all_redis(int r, double t)
@@ -121,7 +98,7 @@ static void test_agreement_valid_and_blip(void **state)
     /* the same blip is too long for 500ms */
     v = run_agreement(h, 500, NULL, 0);
     assert_int_equal(v.validity, FL_INVALID);
-    assert_string_equal(cex_for(&v, "api.1")->why, "api.1 reported file while api.0, api.2 "
+    assert_string_equal(fl_t_cex_for(&v, "api.1")->why, "api.1 reported file while api.0, api.2 "
                         "reported redis from 5.0s to 6.0s (1.0s > 500ms)");
     assert_int_equal(v.ncex, 1);
     fl_verdict_free(&v);
@@ -148,18 +125,18 @@ static void test_agreement_long_split(void **state)
     assert_string_equal(v.summary, "1 of 1 disagreements between the 3 replicas of backend "
                         "lasted longer than 2s (longest 12.7s, from 12.3s)");
     assert_int_equal(v.ncex, 1);
-    const struct fl_cex *c = cex_for(&v, "api.2");
+    const struct fl_cex *c = fl_t_cex_for(&v, "api.2");
     assert_string_equal(c->why, "api.2 reported file while api.0, api.1 reported redis "
                         "from 12.3s to 25.0s (12.7s > 2s)");
     assert_int_equal(c->nops, 3);
-    assert_true(cex_has_op(c, first) && cex_has_op(c, last));
+    assert_true(fl_t_cex_has_op(c, first) && fl_t_cex_has_op(c, last));
     /* the majority witness: a sample of api.0 or api.1 reporting redis */
     size_t w = c->ops[0] != first && c->ops[0] != last ? c->ops[0]
              : c->ops[1] != first && c->ops[1] != last ? c->ops[1] : c->ops[2];
     const struct fl_op *wop = fl_history_get(h, w);
     assert_string_equal(wop->value, "redis");
     assert_true(strcmp(wop->key, "api.2") != 0);
-    ops_sorted(c);
+    fl_t_ops_sorted(c);
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -184,7 +161,7 @@ static void test_agreement_open_at_end(void **state)
     assert_int_equal(v.validity, FL_INVALID);
     /* api.0 is the odd one out for 0.5s at 20.0, not reported; api.2 is */
     assert_int_equal(v.ncex, 1);
-    assert_string_equal(cex_for(&v, "api.2")->why, "api.2 reported file while api.0, api.1 "
+    assert_string_equal(fl_t_cex_for(&v, "api.2")->why, "api.2 reported file while api.0, api.1 "
                         "reported redis from 20.0s to 30.0s (10.0s > 2s), still split at the end");
     fl_verdict_free(&v);
     /* cut the history short: the open split is under `within`, valid */
@@ -192,7 +169,7 @@ static void test_agreement_open_at_end(void **state)
     sweep(h2, 3, 0.0, 21.5, failover);
     v = run_agreement(h2, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_VALID);
-    has(v.summary, "the last one was still open at the end, after 1.5s");
+    fl_t_has(v.summary, "the last one was still open at the end, after 1.5s");
     fl_verdict_free(&v);
     fl_history_free(h);
     fl_history_free(h2);
@@ -213,10 +190,10 @@ static void test_agreement_silent_dissenter(void **state)
     struct fl_verdict v = run_agreement(h, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_INVALID);
     assert_int_equal(v.ncex, 1);
-    const struct fl_cex *c = cex_for(&v, "api.2");
+    const struct fl_cex *c = fl_t_cex_for(&v, "api.2");
     assert_string_equal(c->why, "api.2 reported redis while api.0, api.1 reported file from "
                         "5.0s to 15.1s (10.1s > 2s), still split at the end");
-    assert_true(cex_has_op(c, only));
+    assert_true(fl_t_cex_has_op(c, only));
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -238,8 +215,8 @@ static void test_agreement_rotating_minority(void **state)
     struct fl_verdict v = run_agreement(h, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_INVALID);
     assert_int_equal(v.ncex, 1);
-    has(cex_for(&v, "api.0")->why, "api.0 reported file while api.");
-    has(cex_for(&v, "api.0")->why, "reported redis from 12.0s to 20.1s (8.1s > 2s)");
+    fl_t_has(fl_t_cex_for(&v, "api.0")->why, "api.0 reported file while api.");
+    fl_t_has(fl_t_cex_for(&v, "api.0")->why, "reported redis from 12.0s to 20.1s (8.1s > 2s)");
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -255,16 +232,16 @@ static void test_agreement_ignore(void **state)
     struct fl_history *h = fl_history_new(0);
     sweep(h, 3, 0.0, 10.0, errors);
     /* failed samples never count either */
-    fl_history_add(h, S(4.0), FL_PROC_PROBE, FL_FAIL, PR, FL_F_PROBE, "api.2", NULL, "refused");
-    fl_history_add(h, S(4.1), FL_PROC_PROBE, FL_INFO, PR, FL_F_PROBE, "api.2", "file", "timeout");
+    fl_history_add(h, FL_T_S(4.0), FL_PROC_PROBE, FL_FAIL, PR, FL_F_PROBE, "api.2", NULL, "refused");
+    fl_history_add(h, FL_T_S(4.1), FL_PROC_PROBE, FL_INFO, PR, FL_F_PROBE, "api.2", "file", "timeout");
     struct fl_verdict v = run_agreement(h, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_INVALID);
-    has(cex_for(&v, "api.1")->why, "api.1 reported error while api.0, api.2 reported redis");
+    fl_t_has(fl_t_cex_for(&v, "api.1")->why, "api.1 reported error while api.0, api.2 reported redis");
     fl_verdict_free(&v);
     static const char *const ign[] = {"timeout", "error"};
     v = run_agreement(h, 2000, ign, 2);
     assert_int_equal(v.validity, FL_VALID);
-    has(v.summary, "always agreed");
+    fl_t_has(v.summary, "always agreed");
     fl_verdict_free(&v);
     fl_history_free(h);
 }
@@ -275,11 +252,11 @@ static void test_agreement_unknown(void **state)
     struct fl_history *h = fl_history_new(0);
     struct fl_verdict v = run_agreement(h, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "no sample of backend counts");
+    fl_t_has(v.summary, "no sample of backend counts");
     fl_verdict_free(&v);
     sweep(h, 1, 0.0, 10.0, all_redis);
     /* another probe's replicas do not count */
-    fl_history_add(h, S(1.0), FL_PROC_PROBE + 1, FL_OK, "other", FL_F_PROBE, "api.1", "x", NULL);
+    fl_history_add(h, FL_T_S(1.0), FL_PROC_PROBE + 1, FL_OK, "other", FL_F_PROBE, "api.1", "x", NULL);
     v = run_agreement(h, 2000, NULL, 0);
     assert_int_equal(v.validity, FL_UNKNOWN);
     assert_string_equal(v.summary, "only one replica of backend reported (api.0, 21 samples): "
@@ -387,12 +364,12 @@ static void check_against_ref(const struct fl_verdict *v, const struct ref *f)
     char want[64];
     if (f->violations) {
         snprintf(want, sizeof want, "%zu of %zu disagreements", f->violations, f->intervals);
-        has(v->summary, want);
+        fl_t_has(v->summary, want);
     } else if (f->intervals > 1) {
         snprintf(want, sizeof want, "disagreed %zu times", f->intervals);
-        has(v->summary, want);
+        fl_t_has(v->summary, want);
     } else if (f->intervals == 1) {
-        has(v->summary, "disagreed once");
+        fl_t_has(v->summary, "disagreed once");
     }
     /* counterexamples come interval by interval */
     size_t at = 0;
@@ -486,7 +463,7 @@ static void test_agreement_million(void **state)
     int64_t took = fl_now_us() - t0;
     assert_int_equal(v.validity, FL_INVALID);
     /* 249 blips while the replicas join, then one split to the end */
-    has(v.summary, "1 of 250 disagreements between the 999 replicas");
+    fl_t_has(v.summary, "1 of 250 disagreements between the 999 replicas");
     /* everyone but api.0, which always sides with the majority it makes */
     assert_int_equal(v.ncex, FL_MAX_CEX);
     assert_int_equal(v.ncex_total, 998);

@@ -19,32 +19,9 @@
 #include "../support/checks.h"
 
 extern const struct fl_checker_type fl_checker_no_loss;
-extern const struct fl_checker_type fl_checker_agreement;
 
-#define S FL_T_S
 #define WL "writer"
 #define PR "backend"
-
-/* ---- helpers (tests/support/checks.c) -------------------------------------- */
-
-#define arg fl_t_arg
-#define run fl_t_check
-#define has fl_t_has
-#define cex_for fl_t_cex_for
-#define cex_has_op fl_t_cex_has_op
-
-static struct fl_args args_for(const struct fl_checker_type *t)
-{
-    struct fl_args a;
-    fl_args_init(&a, t->params, t->nparams);
-    return a;
-}
-
-static void ops_sorted(const struct fl_cex *c)
-{
-    for (size_t i = 1; i < c->nops; i++)
-        assert_true(c->ops[i - 1] < c->ops[i]);
-}
 
 /* ---- no_loss -------------------------------------------------------------- */
 
@@ -58,9 +35,9 @@ static struct w_ops write_op(struct fl_history *h, int proc, const char *key,
                              const char *elem, double t, enum fl_optype done)
 {
     struct w_ops w;
-    w.inv = fl_history_add(h, S(t) - 10000, proc, FL_INVOKE, WL, FL_F_WRITE, key, elem,
+    w.inv = fl_history_add(h, FL_T_S(t) - 10000, proc, FL_INVOKE, WL, FL_F_WRITE, key, elem,
                            NULL)->index;
-    w.done = fl_history_add(h, S(t), proc, done, WL, FL_F_WRITE, key, elem,
+    w.done = fl_history_add(h, FL_T_S(t), proc, done, WL, FL_F_WRITE, key, elem,
                             done == FL_OK ? NULL : "timeout")->index;
     return w;
 }
@@ -69,17 +46,17 @@ static struct w_ops write_op(struct fl_history *h, int proc, const char *key,
 static size_t read_op(struct fl_history *h, int proc, const char *key, double t,
                       const char *json)
 {
-    fl_history_add(h, S(t) - 100000, proc, FL_INVOKE, WL, FL_F_READ, key, NULL, NULL);
-    return fl_history_add(h, S(t), proc, FL_OK, WL, FL_F_READ, key, json, NULL)->index;
+    fl_history_add(h, FL_T_S(t) - 100000, proc, FL_INVOKE, WL, FL_F_READ, key, NULL, NULL);
+    return fl_history_add(h, FL_T_S(t), proc, FL_OK, WL, FL_F_READ, key, json, NULL)->index;
 }
 
 static struct fl_verdict run_no_loss(const struct fl_history *h, const char *key)
 {
-    struct fl_args a = args_for(&fl_checker_no_loss);
-    arg(&a, "workload")->s = WL;
+    struct fl_args a = fl_t_args("no_loss");
+    fl_t_arg(&a, "workload")->s = WL;
     if (key)
-        arg(&a, "key")->s = key;
-    return run(&fl_checker_no_loss, h, &a);
+        fl_t_arg(&a, "key")->s = key;
+    return fl_t_check(&fl_checker_no_loss, h, &a);
 }
 
 static struct fl_no_loss_counts counts(const struct fl_history *h, const char *key)
@@ -101,8 +78,8 @@ static void test_no_loss_valid(void **state)
     write_op(h, 1, "set", "f", 3.5, FL_FAIL);   /* failed, absent: fine */
     write_op(h, 2, "set", "x", 3.6, FL_OK);
     /* noise the checker must ignore: another workload, a probe */
-    fl_history_add(h, S(3.7), 5, FL_OK, "other", FL_F_WRITE, "set", "zz", NULL);
-    fl_history_add(h, S(3.8), FL_PROC_PROBE, FL_OK, PR, FL_F_PROBE, "api.0", "redis", NULL);
+    fl_history_add(h, FL_T_S(3.7), 5, FL_OK, "other", FL_F_WRITE, "set", "zz", NULL);
+    fl_history_add(h, FL_T_S(3.8), FL_PROC_PROBE, FL_OK, PR, FL_F_PROBE, "api.0", "redis", NULL);
     read_op(h, 9, "set", 10.0, "[\"c\", \"a\", \"d\", \"b\", \"x\", \"a\"]");
     struct fl_verdict v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_VALID);
@@ -135,11 +112,11 @@ static void test_no_loss_lost(void **state)
     assert_string_equal(v.summary, "1 of 3 acknowledged writes lost "
                         "(3 ok, 1 unknown: 0 recovered, 1 absent)");
     assert_int_equal(v.ncex, 1);
-    const struct fl_cex *c = cex_for(&v, "b");
+    const struct fl_cex *c = fl_t_cex_for(&v, "b");
     assert_string_equal(c->why, "acknowledged at 4.2s, absent from the final read at 25.0s");
     assert_int_equal(c->nops, 3);
-    assert_true(cex_has_op(c, b.inv) && cex_has_op(c, b.done) && cex_has_op(c, r));
-    ops_sorted(c);
+    assert_true(fl_t_cex_has_op(c, b.inv) && fl_t_cex_has_op(c, b.done) && fl_t_cex_has_op(c, r));
+    fl_t_ops_sorted(c);
     assert_int_equal(counts(h, NULL).lost, 1);
     fl_verdict_free(&v);
     fl_history_free(h);
@@ -154,9 +131,9 @@ static void test_no_loss_unexpected_and_failed_present(void **state)
     size_t r = read_op(h, 9, "set", 25.0, "[\"a\", \"f\", \"ghost\"]");
     struct fl_verdict v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "1 element in the final read never written");
-    has(v.summary, "1 failed: 1 present anyway");
-    const struct fl_cex *c = cex_for(&v, "ghost");
+    fl_t_has(v.summary, "1 element in the final read never written");
+    fl_t_has(v.summary, "1 failed: 1 present anyway");
+    const struct fl_cex *c = fl_t_cex_for(&v, "ghost");
     assert_string_equal(c->why, "present in the final read at 25.0s, never written");
     assert_int_equal(c->nops, 1);
     assert_int_equal(c->ops[0], r);
@@ -170,7 +147,7 @@ static void test_no_loss_unexpected_and_failed_present(void **state)
     read_op(h2, 9, "set", 25.0, "[\"a\", \"f\"]");
     v = run_no_loss(h2, NULL);
     assert_int_equal(v.validity, FL_VALID);
-    has(v.summary, "1 failed: 1 present anyway");
+    fl_t_has(v.summary, "1 failed: 1 present anyway");
     struct fl_no_loss_counts n = counts(h2, NULL);
     assert_int_equal(n.recovered, 1);
     assert_int_equal(n.recovered_failed, 1);
@@ -191,12 +168,12 @@ static void test_no_loss_multiple_keys(void **state)
     read_op(h, 9, "k2", 20.5, "[\"a\", \"b\"]");   /* c lost, b belongs to k1 */
     struct fl_verdict v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_INVALID);
-    has(v.summary, "1 of 4 acknowledged writes lost");
-    has(v.summary, "1 element in the final read never written");
-    const struct fl_cex *c = cex_for(&v, "c");
+    fl_t_has(v.summary, "1 of 4 acknowledged writes lost");
+    fl_t_has(v.summary, "1 element in the final read never written");
+    const struct fl_cex *c = fl_t_cex_for(&v, "c");
     assert_string_equal(c->why, "acknowledged at 1.3s, absent from the final read of k2 at 20.5s");
-    assert_true(cex_has_op(c, c2.done));
-    has(cex_for(&v, "b")->why, "of k2");
+    assert_true(fl_t_cex_has_op(c, c2.done));
+    fl_t_has(fl_t_cex_for(&v, "b")->why, "of k2");
     assert_int_equal(v.ncex, 2);
     fl_verdict_free(&v);
     /* key: only k1 counts, and it is fine */
@@ -210,7 +187,7 @@ static void test_no_loss_multiple_keys(void **state)
     write_op(h, 0, "k3", "z", 2.0, FL_OK);
     v = run_no_loss(h, "k3");
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "no final read");
+    fl_t_has(v.summary, "no final read");
     fl_verdict_free(&v);
     fl_history_free(h);
 
@@ -233,8 +210,8 @@ static void test_no_loss_last_read_wins(void **state)
     write_op(h, 0, "set", "b", 2.0, FL_OK);
     read_op(h, 9, "set", 10.0, "[\"a\"]");
     /* a failed read in between does not count */
-    fl_history_add(h, S(11.0), 9, FL_INVOKE, WL, FL_F_READ, "set", NULL, NULL);
-    fl_history_add(h, S(11.5), 9, FL_FAIL, WL, FL_F_READ, "set", NULL, "connection refused");
+    fl_history_add(h, FL_T_S(11.0), 9, FL_INVOKE, WL, FL_F_READ, "set", NULL, NULL);
+    fl_history_add(h, FL_T_S(11.5), 9, FL_FAIL, WL, FL_F_READ, "set", NULL, "connection refused");
     read_op(h, 9, "set", 12.0, "[\"a\", \"b\"]");
     struct fl_verdict v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_VALID);
@@ -243,7 +220,7 @@ static void test_no_loss_last_read_wins(void **state)
     read_op(h, 9, "set", 14.0, "[\"b\"]");
     v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_INVALID);
-    assert_string_equal(cex_for(&v, "a")->why,
+    assert_string_equal(fl_t_cex_for(&v, "a")->why,
                         "acknowledged at 1.0s, absent from the final read at 14.0s");
     assert_int_equal(v.ncex, 1);
     fl_verdict_free(&v);
@@ -269,9 +246,9 @@ static void test_no_loss_bad_read(void **state)
         read_op(h, 9, "set", 25.0, cases[i].json);
         struct fl_verdict v = run_no_loss(h, NULL);
         assert_int_equal(v.validity, FL_UNKNOWN);
-        has(v.summary, "2 of 2 writes unchecked; the final read of set at 25.0s is not a "
+        fl_t_has(v.summary, "2 of 2 writes unchecked; the final read of set at 25.0s is not a "
             "JSON array of strings: ");
-        has(v.summary, cases[i].why);
+        fl_t_has(v.summary, cases[i].why);
         assert_int_equal(v.ncex, 0);
         assert_int_equal(counts(h, NULL).bad_reads, 1);
         fl_verdict_free(&v);
@@ -297,7 +274,7 @@ static void test_no_loss_unknown_and_edges(void **state)
     read_op(h, 9, "set", 25.0, "[]");
     v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    has(v.summary, "no acknowledged write");
+    fl_t_has(v.summary, "no acknowledged write");
     fl_verdict_free(&v);
     fl_history_free(h);
 
@@ -305,21 +282,21 @@ static void test_no_loss_unknown_and_edges(void **state)
      * may be on the completion only; a write acknowledged after the read
      * began is not judged */
     h = fl_history_new(0);
-    fl_history_add(h, S(1.0), 0, FL_INVOKE, WL, FL_F_WRITE, "set", "a", NULL);
-    fl_history_add(h, S(1.1), 1, FL_INVOKE, WL, FL_F_WRITE, "set", NULL, NULL);
-    fl_history_add(h, S(1.2), 2, FL_INVOKE, WL, FL_F_WRITE, "set", "c", NULL);
-    fl_history_add(h, S(1.3), 1, FL_OK, WL, FL_F_WRITE, "set", "b", NULL);
-    fl_history_add(h, S(1.4), 0, FL_OK, WL, FL_F_WRITE, NULL, NULL, NULL);
-    fl_history_add(h, S(9.8), 3, FL_INVOKE, WL, FL_F_WRITE, "set", "late", NULL);
-    fl_history_add(h, S(9.9), 9, FL_INVOKE, WL, FL_F_READ, "set", NULL, NULL);
-    fl_history_add(h, S(10.1), 3, FL_OK, WL, FL_F_WRITE, "set", "late", NULL);
-    fl_history_add(h, S(10.2), 9, FL_OK, WL, FL_F_READ, NULL, "[\"a\"]", NULL);
+    fl_history_add(h, FL_T_S(1.0), 0, FL_INVOKE, WL, FL_F_WRITE, "set", "a", NULL);
+    fl_history_add(h, FL_T_S(1.1), 1, FL_INVOKE, WL, FL_F_WRITE, "set", NULL, NULL);
+    fl_history_add(h, FL_T_S(1.2), 2, FL_INVOKE, WL, FL_F_WRITE, "set", "c", NULL);
+    fl_history_add(h, FL_T_S(1.3), 1, FL_OK, WL, FL_F_WRITE, "set", "b", NULL);
+    fl_history_add(h, FL_T_S(1.4), 0, FL_OK, WL, FL_F_WRITE, NULL, NULL, NULL);
+    fl_history_add(h, FL_T_S(9.8), 3, FL_INVOKE, WL, FL_F_WRITE, "set", "late", NULL);
+    fl_history_add(h, FL_T_S(9.9), 9, FL_INVOKE, WL, FL_F_READ, "set", NULL, NULL);
+    fl_history_add(h, FL_T_S(10.1), 3, FL_OK, WL, FL_F_WRITE, "set", "late", NULL);
+    fl_history_add(h, FL_T_S(10.2), 9, FL_OK, WL, FL_F_READ, NULL, "[\"a\"]", NULL);
     v = run_no_loss(h, NULL);
     assert_int_equal(v.validity, FL_INVALID);
     assert_string_equal(v.summary, "1 of 3 acknowledged writes lost (3 ok, 1 unknown: "
                         "0 recovered, 1 absent); 1 acknowledged after the final read began, "
                         "not judged");
-    assert_non_null(cex_for(&v, "b"));
+    assert_non_null(fl_t_cex_for(&v, "b"));
     struct fl_no_loss_counts n = counts(h, NULL);
     assert_int_equal(n.late, 1);
     assert_int_equal(n.indeterminate, 1);

@@ -58,6 +58,14 @@ struct fl_verdict fl_t_check(const struct fl_checker_type *t, const struct fl_hi
     return v;
 }
 
+struct fl_verdict fl_t_run(const char *checker, const struct fl_history *h,
+                           const struct fl_args *a)
+{
+    const struct fl_checker_type *t = fl_checker_find(checker);
+    assert_non_null(t);
+    return fl_t_check(t, h, a);
+}
+
 void fl_t_has(const char *hay, const char *needle)
 {
     if (!hay || !strstr(hay, needle))
@@ -79,4 +87,10 @@ int fl_t_cex_has_op(const struct fl_cex *c, size_t idx)
         if (c->ops[i] == idx)
             return 1;
     return 0;
+}
+
+void fl_t_ops_sorted(const struct fl_cex *c)
+{
+    for (size_t i = 1; i < c->nops; i++)
+        assert_true(c->ops[i - 1] < c->ops[i]);
 }

@@ -25,10 +25,15 @@ void fl_t_arg_b(struct fl_args *a, const char *name, int b);
 /* Run a checker (it must return 0 and write a summary). */
 struct fl_verdict fl_t_check(const struct fl_checker_type *t, const struct fl_history *h,
                              const struct fl_args *a);
+/* The same for the checker called name. */
+struct fl_verdict fl_t_run(const char *checker, const struct fl_history *h,
+                           const struct fl_args *a);
 /* Fail unless hay contains needle. */
 void fl_t_has(const char *hay, const char *needle);
 /* The counterexample for key (fails when there is none). */
 const struct fl_cex *fl_t_cex_for(const struct fl_verdict *v, const char *key);
 int fl_t_cex_has_op(const struct fl_cex *c, size_t idx);
+/* Fail unless a counterexample's ops are in history order. */
+void fl_t_ops_sorted(const struct fl_cex *c);
 
 #endif
