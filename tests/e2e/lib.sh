@@ -1,4 +1,4 @@
-# Shared by the end-to-end tests (sourced; CMakeLists.txt excludes it from ctest).
+# Shared by the end-to-end tests (sourced; CMakeLists.txt runs no lib*.sh).
 set -euo pipefail
 SRC=${FL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${FL_BUILD_DIR:-$SRC/build}
