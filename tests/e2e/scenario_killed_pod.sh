@@ -8,15 +8,15 @@ run_fl run scenarios/killed-pod-mid-job.yaml --var profile=buggy --out "$TMP/bug
 [ $RC -eq 1 ] || { show_output; fail "buggy: exit $RC, expected 1"; }
 grep -q 'testcase name="lifecycle(submit)"' "$TMP/buggy.xml" || fail "no lifecycle testcase"
 python3 - "$TMP/buggy.xml" <<'PY' || fail "buggy: lifecycle(submit) did not fail with job ids"
-import sys, xml.etree.ElementTree as ET
+import re, sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
 tc = [t for t in root.iter('testcase') if t.get('name') == 'lifecycle(submit)'][0]
 f = tc.find('failure')
 assert f is not None, 'lifecycle(submit) has no failure'
 body = f.text or ''
-assert 'never reached' in f.get('message', '') or 'complete' in f.get('message', ''), f.get('message')
-ids = [l for l in body.splitlines() if 'api-' in l or 'job' in l]
-assert ids, 'no job ids in the failure body'
+assert re.search(r'\d+ of \d+ jobs accepted by submit never reached complete', f.get('message', '')), f.get('message')
+ids = re.findall(r'^(api-\d+-\d+-\d+-[0-9a-f]+): last seen (?:pending|running)', body, re.M)
+assert ids, 'no job ids with their last status in the failure body'
 print('lifecycle failure:', f.get('message'))
 PY
 assert_junit_valid "$TMP/buggy.xml"
