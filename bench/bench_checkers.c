@@ -8,8 +8,8 @@
  *
  * Usage: bench_checkers [ops]   (default 1000000)
  */
-#include "harness/checker.h"
-#include "harness/history.h"
+#include "checkers/checker.h"
+#include "history/history.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <uv.h>
 
-#include "http.h"
-#include "util.h"
+#include "proto/http.h"
+#include "base/util.h"
 
 struct bench {
     struct fl_http *http;

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "base/util.h"
 
 static const char BODY[] = "{\"ok\":true}\n";
 static struct MHD_Response *response;

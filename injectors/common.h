@@ -3,8 +3,8 @@
 #ifndef FL_INJECTORS_COMMON_H
 #define FL_INJECTORS_COMMON_H
 
-#include "../harness/injector.h"
-#include "../harness/target.h"
+#include "core/injector.h"
+#include "core/target.h"
 
 #define FL_MAX_PICK 256
 

@@ -2,7 +2,7 @@
  *
  * An instant fault: the target's restart policy decides what happens next,
  * exactly as with an OOM kill or a node losing a pod. */
-#include "common.h"
+#include "injectors/common.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,6 +1,6 @@
 /* process_pause.c - freeze picked instances (SIGSTOP) for the fault's
  * duration, SIGCONT on heal: a GC pause, a stalled VM, a hung node. */
-#include "common.h"
+#include "injectors/common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

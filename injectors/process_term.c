@@ -1,6 +1,6 @@
 /* process_term.c - graceful termination: SIGTERM, SIGKILL after the grace
  * period, the way an orchestrator drains a pod. */
-#include "common.h"
+#include "injectors/common.h"
 
 #include <stdio.h>
 

@@ -1,10 +1,10 @@
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/redis.h"
+#include "proto/redis.h"
 
 /* ---- one-shot command ------------------------------------------------- */
 

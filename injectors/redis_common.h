@@ -5,7 +5,7 @@
 #ifndef FL_INJECTORS_REDIS_COMMON_H
 #define FL_INJECTORS_REDIS_COMMON_H
 
-#include "common.h"
+#include "injectors/common.h"
 
 /* The answer to one command. */
 struct fl_rq_result {

@@ -1,7 +1,7 @@
 /* redis_disconnect.c - drop every client connection of Redis instances
  * (CLIENT KILL TYPE normal): what a proxy restart or a network blip does.
  * Clients must reconnect; a client that never does is the bug. Instant. */
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
  * records which one and when. The heal restarts a killed primary, which the
  * sentinels then turn into a replica of the new one.
  */
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* redis_kill.c - SIGKILL Redis instances chosen by role (the primary by
  * default) and keep them down for the fault's duration; the heal starts
  * them again. */
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <signal.h>
 #include <stdio.h>

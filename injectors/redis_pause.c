@@ -4,7 +4,7 @@
  * would also hold the UNPAUSE).
  * The heal sends SIGCONT or CLIENT UNPAUSE; a CLIENT PAUSE also expires by
  * itself a little after the fault, so a crashed run cannot leave it on. */
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,7 +2,7 @@
  * the grace), then start again at once. The fault completes when the new
  * process runs; an in-memory Redis comes back empty unless it persists or
  * resyncs from a primary. Instant. */
-#include "redis_common.h"
+#include "injectors/redis_common.h"
 
 #include <stdio.h>
 #include <stdlib.h>

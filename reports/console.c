@@ -11,13 +11,13 @@
  * Colours only on a terminal, and never when NO_COLOR is set
  * (https://no-color.org).
  */
-#include "report.h"
+#include "reports/report.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "sanitize.h"
+#include "reports/sanitize.h"
 
 #define CONSOLE_CEX 5          /* counterexamples shown when not verbose */
 #define CONSOLE_FIELD 2048     /* bytes per printed string */

@@ -10,13 +10,13 @@
  * characters are escaped (\n, \u0001), so they survive the round trip;
  * invalid UTF-8 cannot be represented in JSON at all and becomes U+FFFD.
  */
-#include "report.h"
+#include "reports/report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "sanitize.h"
+#include "reports/sanitize.h"
 
 struct jw {
     FILE *f;

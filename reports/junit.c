@@ -32,7 +32,7 @@
  * which would make the whole report unparseable. No CDATA is used, so
  * "]]>" is just escaped text.
  */
-#include "report.h"
+#include "reports/report.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -44,7 +44,7 @@
 
 #include <libxml/xmlwriter.h>
 
-#include "sanitize.h"
+#include "reports/sanitize.h"
 
 #define ATTR_MAX (4 * 1024)        /* message attributes */
 #define NAME_MAX_BYTES 512         /* names, classnames, properties */

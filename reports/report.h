@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "../harness/checker.h"
-#include "../harness/error.h"
-#include "../harness/history.h"
-#include "../harness/model.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "history/history.h"
+#include "core/model.h"
 
 struct fl_inv_result {
     const struct fl_invariant *inv;   /* label, type->name, pos */

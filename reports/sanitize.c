@@ -1,11 +1,11 @@
 /* sanitize.c - UTF-8 repair, control-character removal and length caps for
  * every string that goes into a report (see sanitize.h). */
-#include "sanitize.h"
+#include "reports/sanitize.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "../harness/error.h"
+#include "base/error.h"
 
 int fl_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {

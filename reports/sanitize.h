@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../harness/util.h"
+#include "base/util.h"
 
 #define FL_SAN_REPLACEMENT "\xEF\xBF\xBD"       /* U+FFFD in UTF-8 */
 #define FL_SAN_TRUNCATED "... (truncated)"

@@ -9,13 +9,13 @@
  * that never completed (the run crashed mid-injection) shows as PENDING at
  * the time it started.
  */
-#include "report.h"
+#include "reports/report.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sanitize.h"
+#include "reports/sanitize.h"
 
 #define FIELD_MAX 1024           /* per field of a line */
 #define LINE_MAX_BYTES (8 * 1024)

@@ -22,9 +22,9 @@
  * interval's end only visits the replicas sampled during it: the others
  * all still hold the value agreed before it began.
  */
-#include "../checker.h"
-#include "../error.h"
-#include "index.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "checkers/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,7 +1,7 @@
 /* index.c - per-key index, fault windows and probe samples for checkers. */
-#include "index.h"
+#include "checkers/index.h"
 
-#include "../error.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

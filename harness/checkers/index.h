@@ -12,8 +12,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../history.h"
-#include "../util.h"
+#include "history/history.h"
+#include "base/util.h"
 
 /* Match op strings against a caller's string (not interned): the first
  * equal op string is remembered and every later one compared by pointer. */

@@ -14,9 +14,9 @@
  * went on polling other keys (so the run was not simply cut short), and the
  * value counts as terminal when no key ever moved on from it.
  */
-#include "../checker.h"
-#include "../error.h"
-#include "index.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "checkers/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -17,10 +17,10 @@
  * Writes are paired invoke -> completion by process (each workload process
  * has one operation in flight), so the element may sit on either record.
  */
-#include "../checker.h"
-#include "../error.h"
-#include "index.h"
-#include "no_loss.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "checkers/index.h"
+#include "checkers/no_loss.h"
 
 #include <jansson.h>
 #include <stdio.h>

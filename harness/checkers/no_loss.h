@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 
-#include "../history.h"
+#include "history/history.h"
 
 /* Counts are per distinct (redis key, element): elements are unique by
  * contract, and an element written twice counts once with its best outcome

@@ -1,8 +1,8 @@
 /* probe_series.c - a probe's samples, judged and grouped by replica, for
  * the recovers and always checkers (contracts in index.h). */
-#include "index.h"
+#include "checkers/index.h"
 
-#include "../error.h"
+#include "base/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,9 +12,9 @@
  * only, so a healthy replica cannot hide a stuck one; the verdict is the
  * worst of theirs. Keyless samples are judged as one series, as always.
  */
-#include "../checker.h"
-#include "../error.h"
-#include "index.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "checkers/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>

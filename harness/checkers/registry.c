@@ -1,5 +1,5 @@
 /* registry.c - every checker faultline knows, in the order docs list them. */
-#include "../checker.h"
+#include "checkers/checker.h"
 
 #include <string.h>
 

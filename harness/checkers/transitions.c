@@ -5,9 +5,9 @@
  * order ("http:404" when a replica does not know the job) is a violation:
  * that is the pending / not found / pending flip.
  */
-#include "../checker.h"
-#include "../error.h"
-#include "index.h"
+#include "checkers/checker.h"
+#include "base/error.h"
+#include "checkers/index.h"
 
 #include <stdio.h>
 #include <stdlib.h>

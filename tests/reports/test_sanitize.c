@@ -9,8 +9,8 @@
 #include <cmocka.h>
 
 #include "reports/sanitize.h"
-#include "harness/error.h"
-#include "harness/util.h"
+#include "base/error.h"
+#include "base/util.h"
 
 #define FFFD "\xEF\xBF\xBD"
 

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "harness/checker.h"
-#include "harness/history.h"
+#include "checkers/checker.h"
+#include "history/history.h"
 
 /* Seconds to history microseconds. */
 #define FL_T_S(x) ((int64_t)((x) * 1000000.0 + 0.5))

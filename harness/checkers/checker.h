@@ -1,0 +1,63 @@
+/* checker.h - invariants as pure functions from a history to a verdict.
+ *
+ * A checker never looks at the clock, the network or the scenario beyond its
+ * own arguments: the same history always gives the same verdict, so checkers
+ * are unit-tested on hand-written histories. Combining verdicts: invalid
+ * beats unknown beats valid.
+ */
+#ifndef FL_CHECKER_H
+#define FL_CHECKER_H
+
+#include <stddef.h>
+
+#include "history/history.h"
+#include "base/params.h"
+
+enum fl_validity { FL_VALID = 0, FL_UNKNOWN = 1, FL_INVALID = 2 };
+
+/* One counterexample: a key (a job id, a probe, a replica) and the history
+ * indexes of the ops that show the problem, in history order. */
+struct fl_cex {
+    char *key;          /* owned */
+    char *why;          /* owned, one line: "pending -> http:404 -> pending" */
+    size_t *ops;        /* owned, history indexes */
+    size_t nops;
+};
+
+struct fl_verdict {
+    enum fl_validity validity;
+    char *summary;      /* owned, one line: "3 of 120 jobs never reached complete within 30s" */
+    struct fl_cex *cex; /* owned, at most FL_MAX_CEX kept */
+    size_t ncex;
+    size_t ncex_total;  /* how many there were in all */
+};
+
+#define FL_MAX_CEX 50
+
+struct fl_checker_type {
+    const char *name;                 /* as written under invariants: */
+    const char *help;                 /* one line */
+    const struct fl_param *params;
+    size_t nparams;
+    /* Fill out (zeroed by the caller) from h and args. Returns 0, or
+     * FL_ENOMEM; a verdict is produced in every other case. */
+    int (*check)(const struct fl_history *h, const struct fl_args *args,
+                 struct fl_verdict *out);
+};
+
+/* The registry: NULL-terminated table of every checker. */
+extern const struct fl_checker_type *const fl_checkers[];
+const struct fl_checker_type *fl_checker_find(const char *name);
+
+/* Helpers for checker implementations. */
+int fl_verdict_summary(struct fl_verdict *v, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Append a counterexample (copies key/why/ops); past FL_MAX_CEX only
+ * ncex_total grows. Returns 0 or FL_ENOMEM. */
+int fl_verdict_add_cex(struct fl_verdict *v, const char *key, const char *why,
+                       const size_t *ops, size_t nops);
+void fl_verdict_free(struct fl_verdict *v);
+const char *fl_validity_name(enum fl_validity v);     /* "valid", ... */
+enum fl_validity fl_validity_combine(enum fl_validity a, enum fl_validity b);
+
+#endif

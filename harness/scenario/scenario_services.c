@@ -1,0 +1,190 @@
+/* scenario_services.c - the services: section (what the local target runs). */
+#include "scenario/scenario_internal.h"
+#include "base/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* The injectors and the target keep per-service instance arrays of 256. */
+#define MAX_REPLICAS 256
+
+enum { S_COMMAND, S_ENV, S_WORKDIR, S_REPLICAS, S_READY, S_RESTART, S_STOP_GRACE,
+       S_BACKOFF, S_BACKOFF_MAX, S_COUNT };
+
+static const char *const service_keys[S_COUNT] = {
+    [S_COMMAND] = "command", [S_ENV] = "env", [S_WORKDIR] = "workdir",
+    [S_REPLICAS] = "replicas", [S_READY] = "ready", [S_RESTART] = "restart",
+    [S_STOP_GRACE] = "stop_grace", [S_BACKOFF] = "backoff", [S_BACKOFF_MAX] = "backoff_max",
+};
+
+enum { R_TCP, R_HTTP, R_EXEC, R_TIMEOUT, R_INTERVAL, R_COUNT };
+
+static const char *const ready_keys[R_COUNT] = {
+    [R_TCP] = "tcp", [R_HTTP] = "http", [R_EXEC] = "exec",
+    [R_TIMEOUT] = "timeout", [R_INTERVAL] = "interval",
+};
+
+static int env_name_ok(const char *s)
+{
+    if (!s[0] || (s[0] >= '0' && s[0] <= '9'))
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static void ready_tcp(struct fl_sc_loader *ld, struct fl_ready *r, const struct fl_sc_field *f)
+{
+    static const char expect[] = "host:port like 127.0.0.1:${port}";
+    const char *s = fl_sc_tpl(ld, f, "ready.tcp", expect, FL_SC_SERVICE, 0);
+    if (!s)
+        return;
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1])
+        fl_sc_diag(ld, fl_sc_pos(ld, f->val, f->key_pos), "ready.tcp: expected %s; got '%s'",
+                   expect, s);
+    r->kind = FL_READY_TCP;
+    r->target = s;
+}
+
+static int url_ok(const char *s)
+{
+    return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0 ||
+           strncmp(s, "${", 2) == 0;
+}
+
+static void ready_section(struct fl_sc_loader *ld, struct fl_service *svc,
+                          const struct fl_sc_field *rf)
+{
+    struct fl_ready *r = &svc->ready;
+    r->kind = FL_READY_NONE;
+    r->timeout_ms = 20000;
+    r->interval_ms = 100;
+    if (!rf->present)
+        return;
+    char ctx[160];
+    snprintf(ctx, sizeof ctx, "ready of service '%s'", svc->name);
+    struct fl_sc_field f[R_COUNT];
+    if (fl_sc_fields(ld, rf->val, ready_keys, R_COUNT, ctx, rf->key_pos, f))
+        return;
+    int kinds = f[R_TCP].present + f[R_HTTP].present + f[R_EXEC].present;
+    if (kinds != 1) {
+        struct fl_pos pos = fl_sc_pos(ld, rf->val, rf->key_pos);
+        fl_sc_diag(ld, pos, "%s: expected exactly one check of tcp: \"127.0.0.1:${port}\", "
+                   "http: URL or exec: [argv...]; got %d", ctx, kinds);
+    }
+    if (f[R_TCP].present)
+        ready_tcp(ld, r, &f[R_TCP]);
+    if (f[R_HTTP].present) {
+        const char *s = fl_sc_tpl(ld, &f[R_HTTP], "ready.http",
+                                  "a URL like http://127.0.0.1:${port}/healthz", FL_SC_SERVICE, 0);
+        if (s && !url_ok(s))
+            fl_sc_diag(ld, fl_sc_pos(ld, f[R_HTTP].val, f[R_HTTP].key_pos), "ready.http: "
+                       "expected a URL like http://127.0.0.1:${port}/healthz; got '%s'", s);
+        r->kind = FL_READY_HTTP;
+        r->target = s;
+    }
+    if (f[R_EXEC].present) {
+        r->argv = fl_sc_strlist(ld, &f[R_EXEC], "ready.exec",
+                                "a command as a list like [redis-cli, -p, \"${port}\", ping]",
+                                0, 1, FL_SC_SERVICE, 0, &r->argc);
+        r->kind = FL_READY_EXEC;
+    }
+    fl_sc_duration(ld, &f[R_TIMEOUT], "ready.timeout", &r->timeout_ms);
+    fl_sc_duration(ld, &f[R_INTERVAL], "ready.interval", &r->interval_ms);
+}
+
+static void restart_key(struct fl_sc_loader *ld, struct fl_service *svc, const struct fl_sc_field *f)
+{
+    static const char expect[] = "one of always, on-failure, never";
+    const char *s = fl_sc_str(ld, f, "restart", expect);
+    if (!s)
+        return;
+    if (strcmp(s, "always") == 0)
+        svc->restart = FL_RESTART_ALWAYS;
+    else if (strcmp(s, "on-failure") == 0)
+        svc->restart = FL_RESTART_ON_FAILURE;
+    else if (strcmp(s, "never") == 0)
+        svc->restart = FL_RESTART_NEVER;
+    else
+        fl_sc_diag(ld, fl_sc_pos(ld, f->val, f->key_pos), "restart: expected %s; got '%s'",
+                   expect, s);
+}
+
+static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct fy_node *n)
+{
+    char ctx[160];
+    snprintf(ctx, sizeof ctx, "service '%s'", svc->name);
+    svc->replicas = 1;
+    svc->restart = FL_RESTART_NEVER;
+    svc->stop_grace_ms = 5000;
+    svc->backoff_ms = 200;
+    svc->backoff_max_ms = 5000;
+    svc->ready.timeout_ms = 20000;
+    svc->ready.interval_ms = 100;
+    struct fl_sc_field f[S_COUNT];
+    if (fl_sc_fields(ld, n, service_keys, S_COUNT, ctx, svc->pos, f))
+        return;
+    static const char cmd_expect[] = "a command as a list like [jobsvc, --port, \"${port}\"]";
+    if (!f[S_COMMAND].present)
+        fl_sc_diag(ld, svc->pos, "missing required key 'command' in %s; expected %s", ctx,
+                   cmd_expect);
+    svc->command = fl_sc_strlist(ld, &f[S_COMMAND], "command", cmd_expect, 0, 1,
+                                 FL_SC_SERVICE, 0, &svc->ncommand);
+    if (f[S_ENV].present)
+        fl_sc_kv_map(ld, &f[S_ENV], "env", "NAME: value, like { RUST_LOG: debug }", env_name_ok,
+                     "a variable name like LOG_LEVEL (letters, digits, '_')", FL_SC_SERVICE, 0,
+                     &svc->env, &svc->nenv);
+    svc->workdir = fl_sc_tpl(ld, &f[S_WORKDIR], "workdir", "a directory path", FL_SC_SERVICE, 0);
+    long long rep = 1;
+    fl_sc_int(ld, &f[S_REPLICAS], "replicas", 1, MAX_REPLICAS, &rep);
+    svc->replicas = (int)rep;
+    ready_section(ld, svc, &f[S_READY]);
+    if (f[S_RESTART].present)
+        restart_key(ld, svc, &f[S_RESTART]);
+    fl_sc_duration(ld, &f[S_STOP_GRACE], "stop_grace", &svc->stop_grace_ms);
+    fl_sc_duration(ld, &f[S_BACKOFF], "backoff", &svc->backoff_ms);
+    fl_sc_duration(ld, &f[S_BACKOFF_MAX], "backoff_max", &svc->backoff_max_ms);
+    if (svc->backoff_ms > svc->backoff_max_ms)
+        fl_sc_diag(ld, f[S_BACKOFF].present ? f[S_BACKOFF].key_pos : f[S_BACKOFF_MAX].key_pos,
+                   "%s: backoff must not exceed backoff_max", ctx);
+}
+
+static int reserved_name(const char *s)
+{
+    return strcmp(s, "seed") == 0 || strcmp(s, "out") == 0 || strcmp(s, "bindir") == 0 ||
+           strcmp(s, "port") == 0;
+}
+
+void fl_sc_services(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos)
+{
+    if (!n || !fy_node_is_mapping(n) || fy_node_mapping_item_count(n) <= 0) {
+        fl_sc_diag(ld, fl_sc_pos(ld, n, key_pos), "services: expected a mapping of name: "
+                   "{ command: [...] } with at least one service; got %s",
+                   n && fy_node_is_mapping(n) ? "an empty mapping" : fl_sc_got(ld, n));
+        return;
+    }
+    int cnt = fy_node_mapping_item_count(n);
+    ld->services = fl_sc_alloc(ld, (size_t)cnt * sizeof *ld->services);
+    if (!ld->services)
+        return;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(n, &it)) && ld->nservices < (size_t)cnt) {
+        struct fl_service *svc = &ld->services[ld->nservices];
+        svc->name = fl_sc_key(ld, p, &svc->pos, key_pos);
+        if (!svc->name)
+            continue;
+        if (!fl_sc_valid_name(svc->name, 0) || reserved_name(svc->name)) {
+            fl_sc_diag(ld, svc->pos, "service '%s': expected a name made of letters, digits, "
+                       "'_', '-' other than seed, out, bindir, port", svc->name);
+            continue;
+        }
+        /* Templates are checked once every service is known, so a service
+         * may refer to one declared further down. */
+        one_service(ld, svc, fl_sc_val(fy_node_pair_value(p)));
+        ld->nservices++;
+    }
+}

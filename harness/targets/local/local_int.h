@@ -1,0 +1,172 @@
+/* target_local_int.h - private to the `local` target (target_local*.c,
+ * ready.c). Nothing here is part of a shared contract.
+ *
+ * Lifetimes (libuv rules): every handle below is closed before its memory
+ * goes away, and memory is released only from close callbacks. The target
+ * counts its own open handles in `refs`; once destroy() was called and the
+ * count drops to zero, the last close callback frees the whole target.
+ */
+#ifndef FL_TARGET_LOCAL_INT_H
+#define FL_TARGET_LOCAL_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "base/error.h"
+#include "core/model.h"
+#include "core/target.h"
+
+/* ---- readiness checks (ready.c) -------------------------------------- */
+
+struct fl_ready_check;
+
+/* What one check probes. Strings are copied by fl_ready_start. */
+struct fl_ready_spec {
+    enum fl_ready_kind kind;     /* TCP, HTTP or EXEC (not NONE) */
+    const char *target;          /* tcp "host:port", http URL */
+    char *const *argv;           /* exec: NULL-terminated, expanded */
+    char *const *env;            /* exec: child environment (NULL: inherit) */
+    const char *cwd;             /* exec: working directory or NULL */
+    int log_fd;                  /* exec: stdout+stderr go here (-1: ignore) */
+    const char *self_exe;        /* exec: spawn through the shim when set */
+    uint64_t timeout_ms;         /* give up after */
+    uint64_t interval_ms;        /* between attempts */
+};
+
+/* ok: 1 ready, 0 gave up after timeout_ms; last_err describes the last
+ * failed attempt (valid during the call only); elapsed_ms since start.
+ * Called exactly once unless the check is cancelled first; the check frees
+ * itself after the callback returns, so the caller forgets its pointer. */
+typedef void (*fl_ready_cb)(struct fl_ready_check *c, int ok, const char *last_err,
+                            uint64_t elapsed_ms, void *ud);
+
+/* Start polling now. Returns 0 and sets *out, or FL_EINVAL/FL_ENOMEM with
+ * err set (the callback is then never called). */
+int fl_ready_start(uv_loop_t *loop, const struct fl_ready_spec *spec, fl_ready_cb cb,
+                   void *ud, struct fl_ready_check **out, struct fl_error *err);
+
+/* Stop a running check: no callback afterwards. An exec attempt still
+ * running is SIGKILLed and reaped synchronously (bounded), so nothing is
+ * left behind. Memory is released once the check's handles have closed. */
+void fl_ready_cancel(struct fl_ready_check *c);
+
+/* The last attempt's error ("" before the first failure). */
+const char *fl_ready_last_error(const struct fl_ready_check *c);
+
+/* ---- spawning (target_local_proc.c) ---------------------------------- */
+
+/* Spawn argv detached (own session and process group), stdin /dev/null,
+ * stdout+stderr to log_fd (or ignored when < 0), through the exec shim when
+ * self_exe is set. h must be uninitialised; h->data is set to data. On
+ * success the caller owns an active handle to close from its exit
+ * callback. On failure returns FL_ESYS with err set and h is already being
+ * closed with free_on_fail as close callback (libuv wants a failed spawn's
+ * handle closed; on FL_ENOMEM before uv_spawn, free_on_fail is called at
+ * once), so the caller must not touch h again. */
+int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
+                   char *const *argv, char *const *env, const char *cwd, int log_fd,
+                   uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
+                   struct fl_error *err);
+
+/* Last resort: SIGKILL the process group of pid (and pid itself), then reap
+ * pid with waitpid for at most wait_ms. Returns 1 if pid was reaped. */
+int fl_local_kill_reap(int pid, int wait_ms);
+
+/* Send sig to the group led by pid, falling back to pid alone when the
+ * group is gone (ESRCH). Returns 0 or -errno. */
+int fl_local_kill_group(int pid, int sig);
+
+/* ---- the target ------------------------------------------------------ */
+
+struct local_target;
+struct local_svc;
+
+/* One spawned process. Heap-allocated per spawn so a restart never waits
+ * for the previous handle to finish closing. */
+struct local_proc {
+    uv_process_t h;
+    struct local_inst *in;       /* NULL once the instance forgot it */
+    struct local_target *lt;
+    int pid;
+};
+
+struct local_inst {
+    struct fl_instance pub;      /* what injectors see (first member) */
+    struct local_target *lt;
+    struct local_svc *ls;
+    int index;                   /* across all services: history process */
+    struct local_proc *proc;     /* running process or NULL */
+    struct fl_ready_check *check;/* readiness check in flight or NULL */
+    uv_timer_t restart_timer;    /* backoff before a restart */
+    uv_timer_t kill_timer;       /* SIGKILL after a grace period */
+    int kill_pid;                /* the pid kill_timer is meant for */
+    uint64_t backoff_ms;         /* next restart delay */
+    int64_t started_us;          /* fl_now_us() of the last spawn */
+    int restart_pending;         /* restart_timer armed */
+    int blocked_logged;          /* "restart blocked" already recorded */
+    int last_status;             /* of the last exit */
+    int last_signal;
+    char last_check_err[256];
+    int log_fd;
+    char log_path[4096];
+};
+
+struct local_svc {
+    const struct fl_service *svc;
+    struct local_inst *inst;     /* replicas, in order */
+    int n;
+    unsigned rr;                 /* round-robin cursor for resolve */
+};
+
+struct stop_waiter {
+    fl_target_cb cb;
+    void *ud;
+    struct stop_waiter *next;
+};
+
+struct local_target {
+    struct fl_target base;       /* base.ctx == this */
+    struct fl_run *run;
+    struct local_svc *svcs;
+    size_t nsvcs;
+    struct local_inst *insts;    /* all instances, service by service */
+    size_t ninsts;
+    size_t refs;                 /* open handles owned by the target */
+    int destroyed;
+    int stopping;                /* stop() called: no more restarts */
+    /* start() */
+    int start_called, starting;
+    size_t start_svc;
+    fl_target_cb start_cb;
+    void *start_ud;
+    uv_timer_t start_timer;
+    /* stop() */
+    struct stop_waiter *waiters;
+    uv_timer_t stop_timer;
+    int stop_timer_armed;
+};
+
+/* target_local_proc.c */
+/* Spawn in's command (expanding templates), record "started pid N" and
+ * start its readiness check. Returns 0 or FL_E* with err set. */
+int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err);
+/* Forget p: close its handle without waiting for an exit (destroy, after
+ * the process was reaped); freed from the close callback. */
+void fl_local_proc_close(struct local_proc *p);
+/* Why a process stopped ("exited with status 1", "killed by SIGKILL"). */
+void fl_local_exit_desc(int status, int sig, char *buf, size_t len);
+/* Record a target event for in (no-op without a history). */
+void fl_local_record(struct local_inst *in, enum fl_optype type, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* target_local.c: one of the target's handles has closed; the last one
+ * after destroy() frees the target. */
+void fl_local_unref(struct local_target *lt);
+/* target_local.c: events the supervisor reports to the start sequence. */
+void fl_local_on_ready(struct local_inst *in);
+void fl_local_on_not_ready(struct local_inst *in, const char *why);
+/* The process exited; restarting says whether a restart is coming. */
+void fl_local_on_exit(struct local_inst *in, int restarting);
+
+#endif

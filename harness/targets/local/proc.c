@@ -1,0 +1,485 @@
+/* target_local_proc.c - spawning, exit handling and restarts of the local
+ * target's instances.
+ *
+ * Every instance's process runs in its own session (UV_PROCESS_DETACHED),
+ * so its pid is also its process group id and a signal to -pid reaches the
+ * grandchildren a shell script starts. With run->self_exe set, processes
+ * start through the exec shim (exec_shim.c), which asks the kernel to
+ * SIGKILL them when faultline dies, however it dies.
+ */
+#include "targets/local/local_int.h"
+#include "core/run_context.h"
+#include "base/template.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define EXPAND_MAX (64 * 1024)
+#define BACKOFF_RESET_US (10 * 1000000LL)   /* up this long: backoff resets */
+#define DEFAULT_BACKOFF_MS 200
+#define DEFAULT_BACKOFF_MAX_MS 5000
+
+/* ---- processes ------------------------------------------------------- */
+
+int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
+                   char *const *argv, char *const *env, const char *cwd, int log_fd,
+                   uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
+                   struct fl_error *err)
+{
+    size_t n = 0;
+    while (argv[n])
+        n++;
+    char **args = (char **)argv;
+    char pidbuf[24];
+    if (self_exe) {
+        /* [self_exe, "__exec", "<our pid>", "--", cmd...]: the shim checks
+         * that its parent is still us before it execs the command. */
+        args = calloc(n + 5, sizeof *args);
+        if (!args) {
+            /* Never initialised, so nothing to close: release it now. */
+            h->data = data;
+            free_on_fail((uv_handle_t *)h);
+            return fl_error_set(err, FL_ENOMEM, "out of memory");
+        }
+        snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+        args[0] = (char *)self_exe;
+        args[1] = "__exec";
+        args[2] = pidbuf;
+        args[3] = "--";
+        memcpy(args + 4, argv, (n + 1) * sizeof *args);
+    }
+    uv_stdio_container_t stdio[3];
+    stdio[0].flags = UV_IGNORE;   /* libuv gives fds 0-2 /dev/null when ignored */
+    for (int i = 1; i < 3; i++) {
+        stdio[i].flags = log_fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+        stdio[i].data.fd = log_fd;
+    }
+    uv_process_options_t o;
+    memset(&o, 0, sizeof o);
+    o.exit_cb = exit_cb;
+    o.file = args[0];
+    o.args = args;
+    o.env = (char **)env;
+    o.cwd = cwd;
+    o.flags = UV_PROCESS_DETACHED;
+    o.stdio_count = 3;
+    o.stdio = stdio;
+    int rc = uv_spawn(loop, h, &o);
+    h->data = data;
+    if (args != argv)
+        free(args);
+    if (rc) {
+        uv_close((uv_handle_t *)h, free_on_fail);
+        return fl_error_set(err, FL_ESYS, "cannot run %s: %s", argv[0], uv_strerror(rc));
+    }
+    return 0;
+}
+
+int fl_local_kill_group(int pid, int sig)
+{
+    if (pid <= 0)
+        return -ESRCH;
+    if (kill(-pid, sig) == 0)
+        return 0;
+    if (errno != ESRCH)
+        return -errno;
+    return kill(pid, sig) == 0 ? 0 : -errno;
+}
+
+int fl_local_kill_reap(int pid, int wait_ms)
+{
+    if (pid <= 0)
+        return 0;
+    kill(-pid, SIGKILL);
+    kill(pid, SIGKILL);
+    struct timespec ms = {0, 1000000};
+    for (int i = 0; i <= wait_ms; i++) {
+        int st;
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid)
+            return 1;
+        if (r < 0)
+            return 0;   /* not our child (any more) */
+        nanosleep(&ms, NULL);
+    }
+    return 0;
+}
+
+void fl_local_exit_desc(int status, int sig, char *buf, size_t len)
+{
+    if (sig)
+        snprintf(buf, len, "killed by %s", fl_signal_name(sig));
+    else
+        snprintf(buf, len, "exited with status %d", status);
+}
+
+void fl_local_record(struct local_inst *in, enum fl_optype type, const char *fmt, ...)
+{
+    struct fl_run *run = in->lt->run;
+    if (!run->history)
+        return;
+    char value[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(value, sizeof value, fmt, ap);
+    va_end(ap);
+    fl_run_record(run, FL_PROC_TARGET + in->index, type, "target", FL_F_INSTANCE, in->pub.id,
+                  value, NULL);
+}
+
+/* ---- templates and environment --------------------------------------- */
+
+/* Names local to one replica first, then the run's (vars, builtins and,
+ * through run->target, our own service names). */
+static int inst_resolve(void *ud, const char *name, size_t len, struct fl_buf *out,
+                        struct fl_error *err)
+{
+    struct local_inst *in = ud;
+    if (len == 4 && memcmp(name, "port", 4) == 0)
+        return fl_buf_addf(out, "%d", in->pub.port) ? FL_ENOMEM : 0;
+    if (len == 7 && memcmp(name, "replica", 7) == 0)
+        return fl_buf_addf(out, "%d", in->pub.replica) ? FL_ENOMEM : 0;
+    if (len == 4 && memcmp(name, "host", 4) == 0)
+        return fl_buf_adds(out, "127.0.0.1") ? FL_ENOMEM : 0;
+    struct fl_run *run = in->lt->run;
+    int rc = fl_run_resolve(run, name, len, out, err);
+    if (rc == FL_ENOTFOUND && run->target != &in->lt->base)
+        rc = fl_target_local.resolve(&in->lt->base, name, len, out, err);
+    return rc;
+}
+
+/* Expand tpl for in into a new string (caller frees). */
+static char *expand(struct local_inst *in, const char *tpl, struct fl_error *err)
+{
+    struct fl_buf b;
+    fl_buf_init(&b, EXPAND_MAX);
+    if (fl_template_expand(tpl, inst_resolve, in, &b, err)) {
+        fl_buf_free(&b);
+        return NULL;
+    }
+    if (!b.p) {
+        char *s = fl_strdup("");
+        if (!s)
+            fl_error_set(err, FL_ENOMEM, "out of memory");
+        return s;
+    }
+    return b.p;
+}
+
+static void free_strv(char **v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; v[i]; i++)
+        free(v[i]);
+    free(v);
+}
+
+static char **expand_argv(struct local_inst *in, const char *const *tpl, size_t n,
+                          struct fl_error *err)
+{
+    char **v = calloc(n + 1, sizeof *v);
+    if (!v) {
+        fl_error_set(err, FL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!(v[i] = expand(in, tpl[i], err))) {
+            free_strv(v);
+            return NULL;
+        }
+    return v;
+}
+
+static int env_overridden(const struct fl_service *svc, const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    size_t klen = eq ? (size_t)(eq - entry) : strlen(entry);
+    if (klen == 4 && memcmp(entry, "PATH", 4) == 0)
+        return 1;
+    for (size_t i = 0; i < svc->nenv; i++)
+        if (strlen(svc->env[i].key) == klen && memcmp(svc->env[i].key, entry, klen) == 0)
+            return 1;
+    return 0;
+}
+
+/* faultline's environment, PATH with run->bindir first, then the service's
+ * env (expanded) overriding same-named variables. Caller frees. */
+static char **build_env(struct local_inst *in, struct fl_error *err)
+{
+    const struct fl_service *svc = in->ls->svc;
+    size_t n = 0;
+    while (environ && environ[n])
+        n++;
+    char **v = calloc(n + svc->nenv + 2, sizeof *v);
+    if (!v)
+        goto oom;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!env_overridden(svc, environ[i]) && !(v[k++] = fl_strdup(environ[i])))
+            goto oom;
+    const char *path = getenv("PATH");
+    const char *bindir = in->lt->run->bindir;
+    struct fl_buf b;
+    fl_buf_init(&b, EXPAND_MAX);
+    if (fl_buf_addf(&b, "PATH=%s%s%s", bindir ? bindir : "", bindir && path ? ":" : "",
+                    path ? path : (bindir ? "" : "/usr/local/bin:/usr/bin:/bin"))) {
+        fl_buf_free(&b);
+        goto oom;
+    }
+    v[k++] = b.p;
+    for (size_t i = 0; i < svc->nenv; i++) {
+        char *val = expand(in, svc->env[i].value, err);
+        if (!val) {
+            free_strv(v);
+            return NULL;
+        }
+        fl_buf_init(&b, EXPAND_MAX);
+        int rc = fl_buf_addf(&b, "%s=%s", svc->env[i].key, val);
+        free(val);
+        if (rc) {
+            fl_buf_free(&b);
+            goto oom;
+        }
+        v[k++] = b.p;
+    }
+    return v;
+oom:
+    free_strv(v);
+    fl_error_set(err, FL_ENOMEM, "out of memory building the environment of %s", in->pub.id);
+    return NULL;
+}
+
+/* ---- exit and restart ------------------------------------------------ */
+
+static void proc_closed(uv_handle_t *h)
+{
+    struct local_proc *p = h->data;
+    struct local_target *lt = p->lt;
+    free(p);
+    fl_local_unref(lt);
+}
+
+void fl_local_proc_close(struct local_proc *p)
+{
+    p->in = NULL;
+    uv_close((uv_handle_t *)&p->h, proc_closed);
+}
+
+static int wants_restart(struct local_inst *in, int64_t status, int sig)
+{
+    if (in->lt->stopping || in->lt->destroyed)
+        return 0;
+    switch (in->ls->svc->restart) {
+    case FL_RESTART_ALWAYS: return 1;
+    case FL_RESTART_ON_FAILURE: return status != 0 || sig != 0;
+    case FL_RESTART_NEVER: return 0;
+    }
+    return 0;
+}
+
+static void on_restart_timer(uv_timer_t *t);
+
+/* Arm the restart timer with the current backoff, then double it. */
+static void schedule_restart(struct local_inst *in, int announce)
+{
+    const struct fl_service *svc = in->ls->svc;
+    uint64_t max = svc->backoff_max_ms ? svc->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
+    uint64_t delay = in->backoff_ms ? in->backoff_ms : DEFAULT_BACKOFF_MS;
+    in->backoff_ms = delay * 2 > max ? max : delay * 2;
+    if (announce) {
+        char d[32];
+        fl_format_duration(delay, d, sizeof d);
+        fl_local_record(in, FL_INFO, "restarting in %s", d);
+        fl_run_log(in->lt->run, 1, "%s restarting in %s", in->pub.id, d);
+    }
+    in->restart_pending = 1;
+    uv_timer_start(&in->restart_timer, on_restart_timer, delay, 0);
+}
+
+static void on_restart_timer(uv_timer_t *t)
+{
+    struct local_inst *in = t->data;
+    in->restart_pending = 0;
+    if (in->lt->stopping || in->lt->destroyed || in->proc)
+        return;
+    if (in->pub.blocked) {
+        /* Like an image that cannot be pulled: keep retrying with backoff,
+         * start as soon as the block is lifted. */
+        if (!in->blocked_logged) {
+            fl_local_record(in, FL_INFO, "restart blocked");
+            fl_run_log(in->lt->run, 1, "%s: restart blocked", in->pub.id);
+            in->blocked_logged = 1;
+        }
+        schedule_restart(in, 0);
+        return;
+    }
+    in->blocked_logged = 0;
+    struct fl_error err = {0};
+    if (fl_local_inst_spawn(in, &err)) {
+        fl_local_record(in, FL_INFO, "failed to start: %s", err.msg);
+        fl_run_log(in->lt->run, 0, "%s failed to start: %s", in->pub.id, err.msg);
+        if (!in->proc)
+            schedule_restart(in, 1);
+        return;
+    }
+    in->pub.restarts++;
+    if (in->pub.ready)
+        fl_local_on_ready(in);
+}
+
+static void proc_exited(uv_process_t *h, int64_t status, int sig)
+{
+    struct local_proc *p = h->data;
+    struct local_inst *in = p->in;
+    uv_close((uv_handle_t *)h, proc_closed);
+    if (!in)
+        return;
+    p->in = NULL;
+    in->proc = NULL;
+    in->pub.pid = 0;
+    in->pub.ready = 0;
+    in->pub.paused = 0;
+    in->last_status = (int)status;
+    in->last_signal = sig;
+    if (in->check) {
+        snprintf(in->last_check_err, sizeof in->last_check_err, "%s",
+                 fl_ready_last_error(in->check));
+        fl_ready_cancel(in->check);
+        in->check = NULL;
+    }
+    if (in->kill_pid == p->pid)
+        uv_timer_stop(&in->kill_timer);
+    char why[64];
+    fl_local_exit_desc((int)status, sig, why, sizeof why);
+    fl_local_record(in, FL_INFO, "%s", why);
+    fl_run_log(in->lt->run, in->lt->stopping ? 1 : 0, "%s (pid %d) %s", in->pub.id, p->pid, why);
+    int restarting = wants_restart(in, status, sig);
+    if (restarting) {
+        if (fl_now_us() - in->started_us >= BACKOFF_RESET_US)
+            in->backoff_ms = in->ls->svc->backoff_ms;
+        schedule_restart(in, 1);
+    }
+    fl_local_on_exit(in, restarting);
+}
+
+/* ---- spawning an instance -------------------------------------------- */
+
+static void on_check_done(struct fl_ready_check *c, int ok, const char *last_err,
+                          uint64_t elapsed_ms, void *ud)
+{
+    (void)c;
+    struct local_inst *in = ud;
+    in->check = NULL;
+    if (ok) {
+        in->pub.ready = 1;
+        in->last_check_err[0] = '\0';
+        fl_local_record(in, FL_OK, "ready after %.1fs", (double)elapsed_ms / 1000.0);
+        fl_run_log(in->lt->run, 0, "%s ready on 127.0.0.1:%d after %.1fs", in->pub.id,
+                   in->pub.port, (double)elapsed_ms / 1000.0);
+        fl_local_on_ready(in);
+        return;
+    }
+    snprintf(in->last_check_err, sizeof in->last_check_err, "%s", last_err);
+    char d[32];
+    fl_format_duration(elapsed_ms, d, sizeof d);
+    fl_local_record(in, FL_INFO, "not ready after %s: %s", d, last_err);
+    fl_local_on_not_ready(in, last_err);
+}
+
+static int open_log(struct local_inst *in, struct fl_error *err)
+{
+    if (in->log_fd >= 0)
+        return 0;
+    in->log_fd = open(in->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (in->log_fd < 0)
+        return fl_error_set(err, FL_EIO, "cannot open log %s: %s", in->log_path,
+                            strerror(errno));
+    return 0;
+}
+
+static int start_check(struct local_inst *in, char **env, const char *cwd, struct fl_error *err)
+{
+    const struct fl_ready *r = &in->ls->svc->ready;
+    struct fl_ready_spec spec = {
+        .kind = r->kind, .env = env, .cwd = cwd, .log_fd = in->log_fd,
+        .self_exe = in->lt->run->self_exe, .timeout_ms = r->timeout_ms,
+        .interval_ms = r->interval_ms,
+    };
+    char *target = NULL;
+    char **argv = NULL;
+    int rc;
+    if (r->kind == FL_READY_EXEC) {
+        if (!(argv = expand_argv(in, r->argv, r->argc, err)))
+            return err ? err->code : FL_EINVAL;
+        spec.argv = argv;
+    } else {
+        if (!(target = expand(in, r->target ? r->target : "", err)))
+            return err ? err->code : FL_EINVAL;
+        spec.target = target;
+    }
+    rc = fl_ready_start(in->lt->run->loop, &spec, on_check_done, in, &in->check, err);
+    free(target);
+    free_strv(argv);
+    return rc;
+}
+
+int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err)
+{
+    struct local_target *lt = in->lt;
+    const struct fl_service *svc = in->ls->svc;
+    char *cwd = NULL;
+    char **env = NULL, **argv = NULL;
+    int rc = open_log(in, err);
+    if (rc)
+        return rc;
+    if (svc->ncommand == 0)
+        return fl_error_set(err, FL_EINVAL, "service '%s' has no command", svc->name);
+    if (!(argv = expand_argv(in, svc->command, svc->ncommand, err)) ||
+        !(env = build_env(in, err)) ||
+        (svc->workdir && !(cwd = expand(in, svc->workdir, err)))) {
+        rc = err && err->code ? err->code : FL_ENOMEM;
+        goto out;
+    }
+    struct local_proc *p = calloc(1, sizeof *p);
+    if (!p) {
+        rc = fl_error_set(err, FL_ENOMEM, "out of memory");
+        goto out;
+    }
+    p->in = in;
+    p->lt = lt;
+    lt->refs++;
+    rc = fl_local_spawn(lt->run->loop, &p->h, lt->run->self_exe, argv, env, cwd, in->log_fd,
+                        proc_exited, p, proc_closed, err);
+    if (rc)
+        goto out;
+    p->pid = p->h.pid;
+    in->proc = p;
+    in->pub.pid = p->pid;
+    in->pub.ready = 0;
+    in->pub.paused = 0;
+    in->started_us = fl_now_us();
+    fl_local_record(in, FL_OK, "started pid %d", p->pid);
+    fl_run_log(lt->run, 1, "%s started pid %d: %s", in->pub.id, p->pid, argv[0]);
+    if (svc->ready.kind == FL_READY_NONE) {
+        in->pub.ready = 1;
+        fl_local_record(in, FL_OK, "ready after 0.0s");
+    } else {
+        rc = start_check(in, env, cwd, err);
+    }
+out:
+    free(cwd);
+    free_strv(env);
+    free_strv(argv);
+    return rc;
+}
