@@ -1,0 +1,56 @@
+/* cli.h - shared by the command files of the faultline CLI (the only code
+ * that prints or exits). */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "scenario/scenario.h"
+
+enum {
+    EXIT_PASS = 0,
+    EXIT_VIOLATED = 1,
+    EXIT_UNKNOWN = 2,
+    EXIT_USAGE = 64,
+    EXIT_SCENARIO = 65,
+};
+
+#define MAX_FILES 256
+#define MAX_VARS 64
+
+struct cli {
+    const char *junit;
+    const char *events;
+    const char *out;
+    struct fl_var_override vars[MAX_VARS];
+    size_t nvars;
+    int has_seed;
+    uint64_t seed;
+    int verbose;
+    const char *files[MAX_FILES];
+    size_t nfiles;
+    char *owned[MAX_FILES];      /* paths found in folders */
+    size_t nowned;
+};
+
+extern const char *const fl_cli_prog;   /* "faultline", for messages */
+
+/* Add a file, or every *.yaml / *.yml of a folder (sorted). */
+int fl_cli_add_path(struct cli *c, const char *path);
+int fl_cli_ends_with(const char *s, const char *suf);
+void fl_cli_print_diag(const struct fl_diag *d);
+/* Options shared by run/validate/list; run: whether run-only options are
+ * allowed. Prints usage and exits 0 on --help. Returns 0 or an exit code. */
+int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*usage)(FILE *));
+void fl_cli_free_cli(struct cli *c);
+/* Load every file; print all diagnostics. Returns the number that failed. */
+size_t fl_cli_load_all(struct cli *c, struct fl_scenario **sc, struct fl_diag *diags);
+int fl_cli_mkdir_p(const char *path);
+
+int fl_cmd_run(int argc, char **argv);
+int fl_cmd_validate(int argc, char **argv);
+int fl_cmd_list(int argc, char **argv);
+int fl_cmd_reference(void);
+
+#endif
