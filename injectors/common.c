@@ -1,5 +1,6 @@
 #include "injectors/common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,4 +20,15 @@ void fl_inj_add_key(struct fl_fault_run *fr, const struct fl_instance *in)
 {
     size_t len = strlen(fr->key);
     snprintf(fr->key + len, sizeof fr->key - len, "%s%s", len ? "," : "", in->id);
+}
+
+void fl_inj_descf(struct fl_fault_run *fr, const char *fmt, ...)
+{
+    size_t len = strlen(fr->desc);
+    if (len + 1 >= sizeof fr->desc)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(fr->desc + len, sizeof fr->desc - len, fmt, ap);
+    va_end(ap);
 }

@@ -14,6 +14,10 @@ size_t fl_inj_pick(struct fl_fault_run *fr, int svc_idx, int pick_idx,
                    int (*filter)(const struct fl_instance *),
                    struct fl_instance **out, struct fl_error *err);
 
+/* Append printf-style text to fr->desc (bounded: the rest is cut). */
+void fl_inj_descf(struct fl_fault_run *fr, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Append "api.1" style ids to fr->key, comma-separated (bounded). */
 void fl_inj_add_key(struct fl_fault_run *fr, const struct fl_instance *in);
 

@@ -134,7 +134,7 @@ int fl_parse_role(const char *s, enum fl_redis_role *out)
 struct fl_instance *fl_instance_by_port(struct fl_run *run, const char *service, int port)
 {
     struct fl_instance *all[FL_MAX_PICK];
-    size_t n = run->target->type->instances(run->target, service, all, FL_MAX_PICK);
+    size_t n = fl_target_instances(run->target, service, all, FL_MAX_PICK);
     for (size_t i = 0; i < n && i < FL_MAX_PICK; i++)
         if (all[i]->port == port)
             return all[i];
@@ -225,9 +225,9 @@ int fl_redis_pick(struct fl_fault_run *fr, const char *service, enum fl_redis_ro
     p->pick = *pick;
     p->cb = cb;
     struct fl_instance *all[FL_MAX_PICK];
-    size_t n = run->target->type->instances(run->target, service, all, FL_MAX_PICK);
+    size_t n = fl_target_instances(run->target, service, all, FL_MAX_PICK);
     for (size_t i = 0; i < n && i < FL_MAX_PICK; i++)
-        if (all[i]->pid > 0 && !all[i]->paused)
+        if (fl_inst_running(all[i]) && !all[i]->frozen && !all[i]->stopped_by_signal)
             p->inst[p->n++] = all[i];
     if (p->n == 0) {
         free(p);
@@ -306,9 +306,9 @@ int fl_sentinel_primary(struct fl_fault_run *fr, const char *sentinels, const ch
     q->cb = cb;
     snprintf(q->master, sizeof q->master, "%s", master);
     struct fl_instance *all[FL_MAX_PICK];
-    size_t n = fr->run->target->type->instances(fr->run->target, sentinels, all, FL_MAX_PICK);
+    size_t n = fl_target_instances(fr->run->target, sentinels, all, FL_MAX_PICK);
     for (size_t i = 0; i < n && i < FL_MAX_PICK; i++)
-        if (all[i]->pid > 0 && !all[i]->paused)
+        if (fl_inst_running(all[i]) && !all[i]->frozen && !all[i]->stopped_by_signal)
             q->ports[q->n++] = all[i]->port;
     if (q->n == 0) {
         free(q);

@@ -75,7 +75,7 @@ static void explain_timeout(struct failover *fo)
 {
     struct fl_fault_run *fr = fo->fr;
     struct fl_instance *all[FL_MAX_PICK];
-    size_t n = fr->run->target->type->instances(fr->run->target, fo->sentinels, all, FL_MAX_PICK);
+    size_t n = fl_target_instances(fr->run->target, fo->sentinels, all, FL_MAX_PICK);
     for (size_t i = 0; i < n && i < FL_MAX_PICK; i++) {
         if (all[i]->pid <= 0)
             continue;
@@ -93,8 +93,9 @@ static void on_restart_old(uv_timer_t *t)
     struct failover *fo = t->data;
     struct fl_fault_run *fr = fo->fr;
     struct fl_error e = {0};
-    if (fo->old && fo->old->pid == 0 &&
-        fr->run->target->type->start_instance(fr->run->target, fo->old, &e))
+    if (fo->old && fo->old->state == FL_INST_BLOCKED &&
+        (fl_target_unblock_restarts(fr->run->target, fo->old, &e) ||
+         fl_target_start_instance(fr->run->target, fo->old, &e)))
         fl_run_log(fr->run, 0, "redis.failover: restarting %s: %s", fo->old->id, e.msg);
 }
 
@@ -172,8 +173,10 @@ static void on_old_primary(struct fl_fault_run *fr, int port, const char *err)
             return;
         }
         fo->killed_pid = fo->old->pid;
-        fo->old->blocked = 1; /* stays down until the heal */
-        if (fr->run->target->type->signal(fr->run->target, fo->old, SIGKILL, &e)) {
+        /* It stays down until the heal. */
+        if (fl_target_block_restarts(fr->run->target, fo->old,
+                                     "the killed primary stays down until the heal", &e) ||
+            fl_target_kill(fr->run->target, fo->old, &e)) {
             finish(fo, FL_EINJECT, e.msg);
             return;
         }
@@ -182,7 +185,7 @@ static void on_old_primary(struct fl_fault_run *fr, int port, const char *err)
     }
     /* Ask a sentinel to switch over (any running one). */
     struct fl_instance *all[FL_MAX_PICK];
-    size_t n = fr->run->target->type->instances(fr->run->target, fo->sentinels, all, FL_MAX_PICK);
+    size_t n = fl_target_instances(fr->run->target, fo->sentinels, all, FL_MAX_PICK);
     for (size_t i = 0; i < n && i < FL_MAX_PICK; i++) {
         if (all[i]->pid <= 0)
             continue;
@@ -231,13 +234,15 @@ static int revert(struct fl_fault_run *fr, struct fl_error *err)
     if (!fo)
         return 0;
     int rc = 0;
-    if (fo->kill && fo->old && fo->old->pid == 0) {
-        rc = fr->run->target->type->start_instance(fr->run->target, fo->old, err);
+    if (fo->kill && fo->old && !fl_inst_running(fo->old)) {
+        rc = fl_target_unblock_restarts(fr->run->target, fo->old, err);
+        if (rc == 0)
+            rc = fl_target_start_instance(fr->run->target, fo->old, err);
         if (rc == 0)
             snprintf(fr->desc, sizeof fr->desc, "restarted %s (was primary, killed); the "
                      "sentinels make it a replica", fo->old->id);
     } else if (fo->old) {
-        fo->old->blocked = 0;
+        fl_target_unblock_restarts(fr->run->target, fo->old, NULL);
         snprintf(fr->desc, sizeof fr->desc, "nothing to restart (%s runs, pid %d)", fo->old->id,
                  fo->old->pid);
     }

@@ -30,9 +30,11 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
     for (size_t i = 0; i < n; i++) {
         struct fl_error e = {0};
         int pid = in[i]->pid;
-        in[i]->blocked = 1; /* no restart policy brings it back before the heal */
         k->in[k->n++] = in[i];
-        if (fr->run->target->type->signal(fr->run->target, in[i], SIGKILL, &e)) {
+        /* No restart policy brings it back before the heal. */
+        if (fl_target_block_restarts(fr->run->target, in[i], "killed by redis.kill until the heal",
+                                     &e) ||
+            fl_target_kill(fr->run->target, in[i], &e)) {
             fl_fault_done(fr, FL_EINJECT, e.msg);
             return;
         }
@@ -58,7 +60,9 @@ static int revert(struct fl_fault_run *fr, struct fl_error *err)
     size_t len = 0;
     fr->desc[0] = '\0';
     for (size_t i = 0; i < k->n; i++) {
-        int rc = fr->run->target->type->start_instance(fr->run->target, k->in[i], err);
+        int rc = fl_target_unblock_restarts(fr->run->target, k->in[i], err);
+        if (rc == 0)
+            rc = fl_target_start_instance(fr->run->target, k->in[i], err);
         if (rc)
             return rc;
         len += (size_t)snprintf(fr->desc + len, len < sizeof fr->desc ? sizeof fr->desc - len : 0,

@@ -5,6 +5,7 @@
  * The heal sends SIGCONT or CLIENT UNPAUSE; a CLIENT PAUSE also expires by
  * itself a little after the fault, so a crashed run cannot leave it on. */
 #include "injectors/redis_common.h"
+#include "core/journal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ struct paused {
     size_t n, waiting;
     struct fl_instance *in[FL_MAX_PICK];
     int pid[FL_MAX_PICK];
+    uint64_t seq[FL_MAX_PICK];       /* journal: CLIENT UNPAUSE */
     int failed;
     char err[300];
 };
@@ -56,6 +58,20 @@ static int client_cmd(struct fl_fault_run *fr, int unpause, struct fl_error *err
     p->waiting = p->n + 1;
     p->failed = 0;
     for (size_t i = 0; i < p->n; i++) {
+        /* Journaled before the pause, done after the unpause was sent (a
+         * CLIENT PAUSE also expires by itself: belt and braces). */
+        char port[16];
+        snprintf(port, sizeof port, "%d", p->in[i]->port);
+        const char *kv[] = {"host", p->in[i]->host, "port", port, NULL};
+        if (!unpause && fl_journal_undo(fr->run->journal, "redis.unpause", p->in[i]->id, kv,
+                                        &p->seq[i], err)) {
+            p->waiting = 0;
+            return FL_EINJECT;
+        }
+        if (unpause) {
+            fl_journal_done(fr->run->journal, p->seq[i]);
+            p->seq[i] = 0;
+        }
         int rc = unpause ? fl_rq(fr->run, p->in[i]->port, 2000, 2, unpause_argv, on_client_reply,
                                  fr, err)
                          : fl_rq(fr->run, p->in[i]->port, 2000, 4, pause_argv, on_client_reply, fr,
@@ -86,7 +102,7 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
         add_desc(fr, p->client ? "CLIENT PAUSE" : "SIGSTOP", in[i], in[i]->pid, i);
         if (!p->client) {
             struct fl_error e = {0};
-            if (fr->run->target->type->pause(fr->run->target, in[i], &e)) {
+            if (fl_target_signal(fr->run->target, in[i], SIGSTOP, &e)) {
                 fl_fault_done(fr, FL_EINJECT, e.msg);
                 return;
             }
@@ -134,8 +150,8 @@ static int revert(struct fl_fault_run *fr, struct fl_error *err)
         return client_cmd(fr, 1, err);
     }
     for (size_t i = 0; i < p->n; i++)
-        if (p->in[i]->pid == p->pid[i] && p->in[i]->paused) {
-            int rc = fr->run->target->type->resume(fr->run->target, p->in[i], err);
+        if (p->in[i]->pid == p->pid[i] && p->in[i]->stopped_by_signal) {
+            int rc = fl_target_signal(fr->run->target, p->in[i], SIGCONT, err);
             if (rc)
                 return rc;
         }

@@ -21,6 +21,7 @@ struct restart {
     size_t n;
     struct fl_instance *in[FL_MAX_PICK];
     int old_pid[FL_MAX_PICK];
+    unsigned old_inc[FL_MAX_PICK];
     int started[FL_MAX_PICK];
     int64_t deadline_us;
 };
@@ -46,15 +47,16 @@ static void on_tick(uv_timer_t *t)
     size_t done = 0;
     for (size_t i = 0; i < r->n; i++) {
         struct fl_instance *in = r->in[i];
-        if (!r->started[i] && in->pid == 0) {
+        if (!r->started[i] && in->incarnation != r->old_inc[i]) {
+            r->started[i] = 1; /* its restart policy was faster */
+        } else if (!r->started[i] && !fl_inst_running(in) && in->state != FL_INST_BLOCKED &&
+                   in->pid == 0) {
             struct fl_error e = {0};
-            if (fr->run->target->type->start_instance(fr->run->target, in, &e)) {
+            if (fl_target_start_instance(fr->run->target, in, &e)) {
                 finish(r, FL_EINJECT, e.msg);
                 return;
             }
             r->started[i] = 1;
-        } else if (!r->started[i] && in->pid != r->old_pid[i]) {
-            r->started[i] = 1; /* its restart policy was faster */
         }
         if (r->started[i])
             done++;
@@ -90,9 +92,10 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
         struct fl_error e = {0};
         r->in[i] = in[i];
         r->old_pid[i] = in[i]->pid;
+        r->old_inc[i] = in[i]->incarnation;
         r->n = i + 1;
         fl_inj_add_key(fr, in[i]);
-        if (fr->run->target->type->terminate(fr->run->target, in[i], grace, &e)) {
+        if (fl_target_terminate(fr->run->target, in[i], grace, &e)) {
             finish(r, FL_EINJECT, e.msg);
             return;
         }

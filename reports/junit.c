@@ -8,7 +8,7 @@
  *                                         the suites themselves)
  *     <testsuite name package id timestamp hostname tests failures errors
  *                skipped time>            one per scenario (result)
- *       <properties> seed, target, faultline.version, scenario.file,
+ *       <properties> seed, target, target.containment, faultline.version, scenario.file,
  *                    var.NAME..., output.dir </properties>
  *       <testcase name=label classname="faultline.<scenario>" time>
  *         nothing (valid) | <failure> (invalid) | <error> (unknown)
@@ -327,6 +327,8 @@ static void x_properties(struct xw *x, const struct fl_result *r)
     if (r->sc)          /* a file that did not load was never run */
         x_property(x, "seed", seed);
     x_property(x, "target", r->target);
+    if (r->containment[0])
+        x_property(x, "target.containment", r->containment);
     x_property(x, "faultline.version", FL_VERSION);
     x_property(x, "scenario.file", r->file ? r->file : r->sc ? r->sc->file : NULL);
     for (size_t i = 0; r->sc && i < r->sc->nvars; i++) {

@@ -29,6 +29,7 @@ struct fl_result {
     char harness_error[512];          /* what went wrong, when status != 0 */
     uint64_t seed;
     const char *target;               /* "local" */
+    char containment[640];            /* what holds an instance (target.h) */
     time_t started;                   /* wall clock, for the timestamp */
     double duration_s;
     const struct fl_history *history; /* may be NULL */

@@ -28,6 +28,8 @@ struct cli {
     int has_seed;
     uint64_t seed;
     int verbose;
+    const char *state_dir;       /* --state-dir, else fl_state_dir_default */
+    char state_buf[1024];
     const char *files[MAX_FILES];
     size_t nfiles;
     char *owned[MAX_FILES];      /* paths found in folders */
@@ -48,9 +50,22 @@ void fl_cli_free_cli(struct cli *c);
 size_t fl_cli_load_all(struct cli *c, struct fl_scenario **sc, struct fl_diag *diags);
 int fl_cli_mkdir_p(const char *path);
 
+/* The exit code of n results out of nfiles scenarios: a violation (1)
+ * wins over everything; then unknown (2) when a result is unknown or has
+ * a harness error, when not every scenario ran, or when an output could
+ * not be written (output_error); else 0. */
+struct fl_result;
+int fl_cli_exit_code(const struct fl_result *res, size_t n, size_t nfiles, int output_error);
+
 int fl_cmd_run(int argc, char **argv);
 int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_list(int argc, char **argv);
 int fl_cmd_reference(void);
+int fl_cmd_recover(int argc, char **argv);
+
+/* Heal what dead runs left in the state folder, saying so on stderr
+ * (quiet: only failures). Returns 0, or EXIT_UNKNOWN when something could
+ * not be undone. */
+int fl_cli_recover_state(const char *dir, int quiet, const char *why);
 
 #endif

@@ -30,12 +30,19 @@ static void usage_run(FILE *f)
             "  --var NAME=VALUE    override a var the scenario declares (repeatable)\n"
             "  --seed N            seed for picks (default: the scenario's, else random;\n"
             "                      the seed used is printed and written to the JUnit)\n"
+            "  --state-dir DIR     where each run journals what it changes, so that a\n"
+            "                      crashed run is healed by `faultline recover` or by the\n"
+            "                      next run (default: $FAULTLINE_STATE_DIR, else\n"
+            "                      /run/faultline as root, else $XDG_RUNTIME_DIR/faultline)\n"
             "  -v, --verbose       show instance events and every counterexample\n"
             "  -q, --quiet         only the final verdicts\n"
             "  -h, --help          this help\n"
             "\n"
-            "Ctrl-C heals every fault and stops every service; a second Ctrl-C kills them.\n"
-            "Exit: 0 pass, 1 invariant violated, 2 unknown/harness error, 64 usage, 65 invalid.\n");
+            "Ctrl-C or SIGTERM heals every fault and stops every service; a second one\n"
+            "kills them at once. Either way the reports are written, marked interrupted.\n"
+            "Exit: 0 pass, 1 invariant violated (wins over everything but 64/65), 2 unknown\n"
+            "(the harness could not run or finish, an output could not be written, a\n"
+            "checker could not decide, interrupted), 64 usage, 65 invalid scenario.\n");
 }
 
 static void log_line(void *ud, int level, const char *msg)
@@ -108,18 +115,29 @@ int fl_cmd_run(int argc, char **argv)
         if (slash)
             *slash = '\0';
     }
-    if (fl_cli_mkdir_p(c.out)) {
-        fprintf(stderr, "%s: cannot create %s: %s\n", prog, c.out, strerror(errno));
-        bad = bad ? bad : 1;
-    }
+    /* Problems with where the outputs go are the harness's, not the
+     * scenario's: they make the verdict unknown (2), never "invalid" (65),
+     * and never hide a violation found before them. */
+    int output_error = 0;
     FILE *events = NULL;
-    if (c.events && !(events = fopen(c.events, "w"))) {
+    if (!bad && fl_cli_mkdir_p(c.out)) {
+        fprintf(stderr, "%s: cannot create the output folder %s: %s\n", prog, c.out,
+                strerror(errno));
+        output_error = 1;
+    }
+    if (!bad && !output_error && c.events && !(events = fopen(c.events, "w"))) {
         fprintf(stderr, "%s: cannot write %s: %s\n", prog, c.events, strerror(errno));
-        fl_cli_free_cli(&c);
-        return EXIT_USAGE;
+        output_error = 1;
+    }
+    /* A run that died earlier may have left faults active: heal them
+     * before anything else touches the system. */
+    if (!bad && !output_error && fl_cli_recover_state(c.state_dir, c.verbose < 0,
+                                                      "before this run") != 0) {
+        fprintf(stderr, "%s: not starting: what an earlier run left could not be healed; fix "
+                "it, then `faultline recover --state-dir %s`\n", prog, c.state_dir);
+        output_error = 1;
     }
 
-    int exit_code = EXIT_PASS;
     size_t nres = 0;
     if (bad) {
         /* Nothing runs when a file is invalid: a gate must not half-run.
@@ -139,22 +157,21 @@ int fl_cmd_run(int argc, char **argv)
                      diags[i].n > 1 ? " (and more: faultline validate)" : "");
             nres++;
         }
-        exit_code = EXIT_SCENARIO;
     } else {
-        for (size_t i = 0; i < c.nfiles && !fl_runner_interrupted(); i++) {
+        for (size_t i = 0; i < c.nfiles && !output_error && !fl_runner_interrupted(); i++) {
             /* Owned until the reports are written: the result points at it. */
             char *outdir = malloc(PATH_MAX);
             if (!outdir || scenario_outdir(c.out, sc[i]->name, outdir, PATH_MAX)) {
                 fprintf(stderr, "%s: cannot create the output folder in %s: %s\n", prog, c.out,
                         strerror(errno));
                 free(outdir);
-                exit_code = EXIT_UNKNOWN;
+                output_error = 1;
                 break;
             }
             struct fl_runner_opts o = {
                 .outdir = outdir, .events = events, .has_seed = c.has_seed, .seed = c.seed,
                 .verbose = c.verbose, .self_exe = self[0] ? self : NULL, .bindir = bindir,
-                .log = log_line, .log_ud = &c.verbose,
+                .log = log_line, .log_ud = &c.verbose, .state_dir = c.state_dir,
             };
             if (c.verbose >= 0)
                 fprintf(stderr, "== %s (%s)\n", sc[i]->name, c.files[i]);
@@ -163,28 +180,13 @@ int fl_cmd_run(int argc, char **argv)
                 fprintf(stderr, "%s: out of memory running %s\n", prog, c.files[i]);
                 free(outdirs[nres]);
                 outdirs[nres] = NULL;
-                exit_code = EXIT_UNKNOWN;
+                output_error = 1;
                 break;
             }
             fl_console_result(stdout, &res[nres], c.verbose);
             fflush(stdout);
             nres++;
         }
-        int any_invalid = 0, any_unknown = 0;
-        for (size_t i = 0; i < nres; i++) {
-            if (res[i].harness_status)
-                any_unknown = 1;
-            for (size_t k = 0; k < res[i].ninv; k++) {
-                if (res[i].inv[k].verdict.validity == FL_INVALID)
-                    any_invalid = 1;
-                else if (res[i].inv[k].verdict.validity == FL_UNKNOWN)
-                    any_unknown = 1;
-            }
-        }
-        if (nres < c.nfiles)
-            any_unknown = 1;
-        if (exit_code == EXIT_PASS)
-            exit_code = any_invalid ? EXIT_VIOLATED : any_unknown ? EXIT_UNKNOWN : EXIT_PASS;
     }
     for (size_t i = 0; i < nres; i++)
         resp[i] = &res[i];
@@ -192,20 +194,26 @@ int fl_cmd_run(int argc, char **argv)
     char defjunit[PATH_MAX];
     snprintf(defjunit, sizeof defjunit, "%s/junit.xml", c.out);
     const char *junit = c.junit ? c.junit : defjunit;
-    if (fl_junit_write(junit, resp, nres, &err)) {
-        fprintf(stderr, "%s: %s\n", prog, err.msg);
-        if (exit_code == EXIT_PASS)
-            exit_code = EXIT_UNKNOWN;
-    } else if (c.verbose >= 0) {
-        fprintf(stderr, "JUnit report: %s\n", junit);
+    if (!output_error || nres || c.junit) {
+        if (fl_junit_write(junit, resp, nres, &err)) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            output_error = 1;
+        } else if (c.verbose >= 0) {
+            fprintf(stderr, "JUnit report: %s\n", junit);
+        }
     }
+    if (events && (fflush(events) != 0 || ferror(events))) {
+        fprintf(stderr, "%s: writing %s failed: %s\n", prog, c.events, strerror(errno));
+        output_error = 1;
+    }
+    int exit_code = bad ? EXIT_SCENARIO : fl_cli_exit_code(res, nres, c.nfiles, output_error);
     if (c.verbose >= 0 && nres)
         fprintf(stdout, "%s\n", exit_code == EXIT_PASS ? "PASS: every invariant held"
                                 : exit_code == EXIT_VIOLATED ? "FAIL: an invariant was violated"
                                 : exit_code == EXIT_SCENARIO ? "ERROR: invalid scenario"
                                 : "ERROR: verdict unknown (see above)");
-    if (events)
-        fclose(events);
+    if (events && fclose(events) != 0 && exit_code == EXIT_PASS)
+        exit_code = EXIT_UNKNOWN;
     for (size_t i = 0; i < nres; i++) {
         if (res[i].sc || res[i].history)
             fl_result_free(&res[i]);

@@ -2,6 +2,8 @@
  * commands. */
 #include "cli/cli.h"
 #include "base/util.h"
+#include "core/journal.h"
+#include "reports/report.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -90,18 +92,20 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"out", required_argument, NULL, 'o'},   {"var", required_argument, NULL, 'V'},
         {"seed", required_argument, NULL, 's'},  {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+        {"state-dir", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
-        if (!run && strchr("jeosvq", ch)) {
+        if (!run && strchr("jeosvqS", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
         switch (ch) {
         case 'j': c->junit = optarg; break;
         case 'e': c->events = optarg; break;
+        case 'S': c->state_dir = optarg; break;
         case 'o': c->out = optarg; break;
         case 'v': c->verbose++; break;
         case 'q': c->verbose = -1; break;
@@ -130,6 +134,10 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         case 'h': usage(stdout); exit(EXIT_PASS);
         default: usage(stderr); return EXIT_USAGE;
         }
+    }
+    if (!c->state_dir) {
+        fl_state_dir_default(c->state_buf, sizeof c->state_buf);
+        c->state_dir = c->state_buf;
     }
     for (int i = optind; i < argc; i++) {
         int rc = fl_cli_add_path(c, argv[i]);
@@ -177,4 +185,20 @@ int fl_cli_mkdir_p(const char *path)
         *p = '/';
     }
     return mkdir(buf, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+int fl_cli_exit_code(const struct fl_result *res, size_t n, size_t nfiles, int output_error)
+{
+    int any_invalid = 0, any_unknown = output_error || n < nfiles;
+    for (size_t i = 0; i < n; i++) {
+        if (res[i].harness_status)
+            any_unknown = 1;
+        for (size_t k = 0; k < res[i].ninv; k++) {
+            if (res[i].inv[k].verdict.validity == FL_INVALID)
+                any_invalid = 1;
+            else if (res[i].inv[k].verdict.validity == FL_UNKNOWN)
+                any_unknown = 1;
+        }
+    }
+    return any_invalid ? EXIT_VIOLATED : any_unknown ? EXIT_UNKNOWN : EXIT_PASS;
 }

@@ -30,6 +30,7 @@ static void usage_main(FILE *f)
             "                [--var NAME=VALUE]... [--seed N] [-v|-q]\n"
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
+            "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
         return fl_cmd_validate(argc - 1, argv + 1);
     if (strcmp(cmd, "list") == 0)
         return fl_cmd_list(argc - 1, argv + 1);
+    if (strcmp(cmd, "recover") == 0)
+        return fl_cmd_recover(argc - 1, argv + 1);
     if (strcmp(cmd, "reference") == 0)
         return fl_cmd_reference();
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);

@@ -3,8 +3,10 @@
  * A type is a const struct in injectors/NAME.c, listed in the registry
  * (injectors/registry.c). The loader validates a fault's parameters against
  * the type's table; at run time the runner creates a struct fl_fault_run per
- * scheduled fault and calls inject, then revert after `for:` (and again,
- * harmlessly, during the final heal: revert must be idempotent).
+ * scheduled fault, calls setup (optional) before the services start,
+ * inject at `at`, revert after `for:` (and again, harmlessly, during the
+ * final heal: revert must be idempotent), cancel when a pending operation
+ * must be abandoned, and teardown once the services have stopped.
  */
 #ifndef FL_INJECTOR_H
 #define FL_INJECTOR_H
@@ -49,14 +51,37 @@ struct fl_injector_type {
     const struct fl_param *params;
     size_t nparams;
     int wants_duration;            /* 1: `for:` heals it; 0: instant fault */
+    /* Target operations (FL_TOP_*, target.h) the fault uses: the loader
+     * refuses the scenario when its target lacks one. */
+    unsigned needs;
+    /* Run-scoped, optional: called once per scheduled fault after the
+     * target is created and before any service starts (install an
+     * environment hook, start a proxy); teardown after every service has
+     * stopped, also when setup failed halfway or the run was aborted.
+     * setup returns 0 or FL_E* with err set (the run does not start). */
+    int (*setup)(struct fl_fault_run *fr, struct fl_error *err);
+    void (*teardown)(struct fl_fault_run *fr);
     /* Apply the fault. Returns 0 when done (desc/key filled), FL_PENDING
-     * (see fl_fault_done), or FL_E* with err set. Must not block. */
+     * (see fl_fault_done), or FL_E* with err set. Must not block. Every
+     * change to the world goes through a journaled target operation or is
+     * journaled here (fl_journal_undo) before it is made. */
     int (*inject)(struct fl_fault_run *fr, struct fl_error *err);
     /* Undo the fault; idempotent, also called when inject failed halfway
      * and during the final heal. NULL for instant faults. Returns 0,
      * FL_PENDING, or FL_E* with err set; desc may be updated to say what
      * was healed. */
     int (*revert)(struct fl_fault_run *fr, struct fl_error *err);
+    /* Abandon a pending inject or revert (abort, teardown watchdog): stop
+     * every timer and request, never call fl_fault_done for it afterwards.
+     * Optional when the injector never returns FL_PENDING. What was
+     * changed stays journaled: the final recovery pass undoes it. */
+    void (*cancel)(struct fl_fault_run *fr);
+    /* Names the fault contributes to ${...} (e.g. "proxy" for
+     * ${proxy.NAME}), or NULL; resolve answers them at run time
+     * (FL_ENOTFOUND for a name it does not know). */
+    const char *names;
+    int (*resolve)(struct fl_fault_run *fr, const char *name, size_t len, struct fl_buf *out,
+                   struct fl_error *err);
 };
 
 

@@ -16,6 +16,7 @@
 
 struct fl_injector_type;
 struct fl_checker_type;
+struct fl_target_type;
 
 struct fl_kv {
     const char *key;
@@ -171,6 +172,7 @@ struct fl_scenario {
     uint64_t settle_ms;          /* after the last heal, default 10s */
     int has_seed;
     uint64_t seed;
+    const struct fl_target_type *target; /* `target:`; NULL: local */
     const struct fl_service *services;   /* in start order (file order) */
     size_t nservices;
     const struct fl_workload *workloads;

@@ -4,7 +4,7 @@
 
 static int running(const struct fl_instance *in)
 {
-    return in->pid > 0;
+    return fl_inst_running(in);
 }
 
 size_t fl_pick_instances(struct fl_run *run, const char *service,
@@ -14,7 +14,7 @@ size_t fl_pick_instances(struct fl_run *run, const char *service,
 {
     struct fl_instance *all[256];
     size_t idx[256];
-    size_t n = run->target->type->instances(run->target, service, all, 256);
+    size_t n = fl_target_instances(run->target, service, all, 256);
     if (n > 256)
         n = 256;
     if (!filter)

@@ -1,4 +1,5 @@
 #include "core/run_context.h"
+#include "core/injector.h"
 #include "core/target.h"
 
 #include <stdarg.h>
@@ -23,7 +24,18 @@ int fl_run_resolve(void *ud, const char *name, size_t len, struct fl_buf *out,
     const char *v = r->sc ? fl_scenario_var(r->sc, name, len) : NULL;
     if (v)
         return fl_buf_adds(out, v) ? FL_ENOMEM : 0;
-    if (r->target && r->target->type->resolve)
+    for (size_t i = 0; i < r->nfaults; i++) {
+        struct fl_fault_run *fr = r->faults[i];
+        const struct fl_injector_type *t = fr->fault->type;
+        size_t nl = t->names ? strlen(t->names) : 0;
+        if (!t->resolve || nl == 0 || len <= nl || memcmp(name, t->names, nl) != 0 ||
+            name[nl] != '.')
+            continue;
+        int rc = t->resolve(fr, name, len, out, err);
+        if (rc != FL_ENOTFOUND)
+            return rc;
+    }
+    if (r->target && !r->target->destroyed && r->target->type->resolve)
         return r->target->type->resolve(r->target, name, len, out, err);
     return FL_ENOTFOUND;
 }

@@ -16,12 +16,20 @@
 #include "base/util.h"
 
 struct fl_target;
+struct fl_journal;
+struct fl_fault_run;
 
 struct fl_run {
     uv_loop_t *loop;
     const struct fl_scenario *sc;
     struct fl_history *history;
     struct fl_target *target;
+    struct fl_journal *journal;   /* NULL: changes are not journaled (tests) */
+    const char *run_tag;          /* "run-PID-START": names the journal, cgroups, markers */
+    /* The scheduled faults (owned by the runner), for names they add to
+     * ${...} (fl_injector_type.resolve). */
+    struct fl_fault_run *const *faults;
+    size_t nfaults;
     struct fl_rng rng;            /* seeded from the scenario's seed */
     uint64_t seed;
     int64_t t0_us;                /* fl_now_us() at the start of the run */

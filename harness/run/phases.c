@@ -43,6 +43,11 @@ int fl_runner_interrupted(void)
     return interrupted_flag;
 }
 
+void fl_rn_reset_interrupted(void)
+{
+    interrupted_flag = 0;
+}
+
 void fl_rn_teardown(struct runner *rn);
 
 void fl_rn_set_phase(struct runner *rn, enum phase p)
@@ -69,13 +74,31 @@ void fl_rn_harness_fail(struct runner *rn, int code, const char *fmt, ...)
 
 /* ---- history sink: events file(s) and console ------------------------ */
 
-static void sink(void *ud, const struct fl_op *op)
+/* Remember the first write error of an events file: the run's verdict
+ * becomes unknown (a history that did not reach the disk cannot be
+ * re-judged, and may be what a crash leaves). */
+static void events_write(struct runner *rn, FILE *f, const char *name, const struct fl_op *op,
+                         int flush)
+{
+    int rc = fl_jsonl_write_op(f, op);
+    if (rc == 0 && flush)
+        rc = fflush(f) ? FL_EIO : 0;
+    if ((rc || ferror(f)) && !rn->events_error[0])
+        snprintf(rn->events_error, sizeof rn->events_error, "writing %s failed: %s", name,
+                 strerror(errno ? errno : EIO));
+}
+
+void fl_rn_sink(void *ud, const struct fl_op *op)
 {
     struct runner *rn = ud;
+    /* Faults and heals are flushed at once: if faultline dies, the events
+     * file still says what was done to the system. */
+    int flush = strcmp(op->f, FL_F_FAULT) == 0 || strcmp(op->f, FL_F_HEAL) == 0 ||
+                strcmp(op->f, FL_F_PHASE) == 0;
     if (rn->events)
-        fl_jsonl_write_op(rn->events, op);
+        events_write(rn, rn->events, "events.jsonl", op, flush);
     if (rn->o->events)
-        fl_jsonl_write_op(rn->o->events, op);
+        events_write(rn, rn->o->events, "the --events file", op, flush);
     if (op->type == FL_INVOKE)
         return;
     int show = strcmp(op->f, FL_F_FAULT) == 0 || strcmp(op->f, FL_F_HEAL) == 0;
@@ -90,7 +113,7 @@ static void sink(void *ud, const struct fl_op *op)
         fl_run_log(&rn->run, 0, "         %s", op->error);
 }
 
-static void log_to_opts(void *ud, int level, const char *msg)
+void fl_rn_log_to_opts(void *ud, int level, const char *msg)
 {
     struct runner *rn = ud;
     if (!rn->o->log)
@@ -119,7 +142,7 @@ void fl_rn_abort(struct runner *rn)
 
 /* ---- phases ---------------------------------------------------------- */
 
-static void on_workers_closed(void *ud)
+void fl_rn_on_workers_closed(void *ud)
 {
     struct runner *rn = ud;
     rn->workers_closed = 1;
@@ -133,6 +156,7 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
     rn->target_stopped = 1;
     if (status)
         fl_run_log(&rn->run, 0, "stopping services: %s", err ? err->msg : fl_strerror(status));
+    fl_rn_teardown_injectors(rn);
     fl_rn_set_phase(rn, PH_DONE);
     uv_timer_stop(&rn->watchdog);
     uv_timer_stop(&rn->progress_timer);
@@ -140,15 +164,39 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
     uv_signal_stop(&rn->sigterm);
 }
 
+static void on_target_destroyed(struct fl_target *t, int status, const struct fl_error *err,
+                                void *ud)
+{
+    (void)status;
+    (void)err;
+    struct runner *rn = ud;
+    if (!rn->target_stopped)
+        on_target_stopped(t, FL_EABORT, NULL, rn);
+}
+
+/* Give up on healing in order: abandon every pending injection or heal
+ * (the injector's cancel), kill every process at once. What the faults
+ * changed stays journaled; the run's final recovery pass undoes it. */
+void fl_rn_kill_now(struct runner *rn, const char *why)
+{
+    if (rn->killing)
+        return;
+    rn->killing = 1;
+    rn->run.aborting = 1;
+    fl_run_log(&rn->run, 0, "%s: killing every process now", why);
+    fl_rn_cancel_pending(rn, why);
+    uv_timer_stop(&rn->phase_timer);
+    if (rn->run.target && !rn->target_stopped)
+        rn->run.target->type->destroy(rn->run.target, on_target_destroyed, rn);
+    else if (!rn->target_stopped)
+        on_target_stopped(NULL, FL_EABORT, NULL, rn);
+}
+
 static void on_watchdog(uv_timer_t *t)
 {
     struct runner *rn = t->data;
-    fl_run_log(&rn->run, 0, "fl_rn_teardown is taking too long: killing every process");
-    if (rn->run.target && !rn->target_stopped) {
-        rn->run.target->type->destroy(rn->run.target);
-        rn->run.target = NULL;
-        on_target_stopped(NULL, FL_ETIMEDOUT, NULL, rn);
-    }
+    fl_rn_harness_fail(rn, FL_ETIMEDOUT, "teardown took too long (a heal or a stop hung)");
+    fl_rn_kill_now(rn, "teardown is taking too long");
 }
 
 /* Services stop only once no injection or heal is in flight: a heal may
@@ -157,6 +205,8 @@ static void on_watchdog(uv_timer_t *t)
 static void stop_target_when_healed(uv_timer_t *t)
 {
     struct runner *rn = t->data;
+    if (rn->killing)
+        return;
     if (fl_rn_faults_pending(rn)) {
         uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
         return;
@@ -166,6 +216,8 @@ static void stop_target_when_healed(uv_timer_t *t)
         uv_timer_start(&rn->phase_timer, stop_target_when_healed, 50, 0);
         return;
     }
+    if (rn->killing)
+        return;
     if (rn->run.target) {
         int rc = rn->run.target->type->stop(rn->run.target, on_target_stopped, rn);
         if (rc)
@@ -190,7 +242,7 @@ void fl_rn_teardown(struct runner *rn)
     fl_rn_set_phase(rn, PH_TEARDOWN);
     if (rn->workers) {
         fl_workers_stop_probes(rn->workers);
-        fl_workers_close(rn->workers, on_workers_closed, rn);
+        fl_workers_close(rn->workers, fl_rn_on_workers_closed, rn);
     } else {
         rn->workers_closed = 1;
     }
@@ -361,18 +413,33 @@ static void on_signal(uv_signal_t *s, int signum)
                    fl_signal_name(signum));
         fl_rn_harness_fail(rn, FL_EABORT, "interrupted by %s", fl_signal_name(signum));
         fl_rn_abort(rn);
-    } else if (rn->run.target && !rn->target_stopped) {
-        fl_run_log(&rn->run, 0, "killing every process now");
-        fl_rn_heal_all(rn);
-        rn->run.target->type->destroy(rn->run.target);
-        rn->run.target = NULL;
-        on_target_stopped(NULL, FL_EABORT, NULL, rn);
+    } else {
+        char why[64];
+        snprintf(why, sizeof why, "%s again", fl_signal_name(signum));
+        fl_rn_kill_now(rn, why);
     }
 }
 
-/* ---- setup and results ------------------------------------------------ */
+/* ---- start ------------------------------------------------------------ */
 
-static void run_checkers(struct runner *rn)
+int fl_rn_begin(struct runner *rn)
+{
+    uv_timer_start(&rn->progress_timer, on_progress, 5000, 5000);
+    return rn->run.target->type->start(rn->run.target, on_started, rn);
+}
+
+void fl_rn_watch_signals(struct runner *rn)
+{
+    uv_signal_init(&rn->loop, &rn->sigint);
+    uv_signal_init(&rn->loop, &rn->sigterm);
+    rn->sigint.data = rn->sigterm.data = rn;
+    uv_signal_start(&rn->sigint, on_signal, SIGINT);
+    uv_signal_start(&rn->sigterm, on_signal, SIGTERM);
+}
+
+/* ---- results --------------------------------------------------------- */
+
+void fl_rn_run_checkers(struct runner *rn)
 {
     const struct fl_scenario *sc = rn->run.sc;
     struct fl_result *res = rn->res;
@@ -398,139 +465,4 @@ static void run_checkers(struct runner *rn)
             fl_verdict_summary(&ir->verdict, "checker failed: %s", fl_strerror(rc));
         }
     }
-}
-
-static void close_walk(uv_handle_t *h, void *arg)
-{
-    (void)arg;
-    if (!uv_is_closing(h))
-        uv_close(h, NULL);
-}
-
-static int open_events(struct runner *rn)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/events.jsonl", rn->o->outdir);
-    rn->events = fopen(path, "w");
-    return rn->events ? 0 : FL_EIO;
-}
-
-int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
-                  struct fl_result *res)
-{
-    struct runner *rn = calloc(1, sizeof *rn);
-    if (!rn)
-        return FL_ENOMEM;
-    rn->o = o;
-    rn->res = res;
-    res->file = sc->file;
-    res->name = sc->name;
-    res->sc = sc;
-    res->target = "local";
-    res->outdir = o->outdir;
-    res->started = time(NULL);
-    res->seed = o->has_seed ? o->seed : sc->has_seed ? sc->seed
-                : ((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32)) % 1000000000ULL;
-    interrupted_flag = 0;
-
-    struct fl_run *run = &rn->run;
-    run->loop = &rn->loop;
-    run->sc = sc;
-    run->seed = res->seed;
-    fl_rng_seed(&run->rng, res->seed);
-    run->outdir = o->outdir;
-    run->bindir = o->bindir;
-    run->self_exe = o->self_exe;
-    run->verbose = o->verbose;
-    run->log = log_to_opts;
-    run->log_ud = rn;
-    run->history = fl_history_new(0);
-    if (!run->history || uv_loop_init(&rn->loop)) {
-        fl_history_free(run->history);
-        free(rn);
-        return FL_ENOMEM;
-    }
-    res->history = run->history;
-    if (open_events(rn))
-        fl_run_log(run, 0, "cannot write %s/events.jsonl: %s", o->outdir, strerror(errno));
-    run->t0_us = fl_now_us();
-    fl_history_set_sink(run->history, sink, rn);
-
-    uv_timer_init(&rn->loop, &rn->phase_timer);
-    uv_timer_init(&rn->loop, &rn->stop_timer);
-    uv_timer_init(&rn->loop, &rn->end_timer);
-    uv_timer_init(&rn->loop, &rn->progress_timer);
-    uv_timer_init(&rn->loop, &rn->watchdog);
-    rn->phase_timer.data = rn->stop_timer.data = rn->end_timer.data = rn;
-    rn->progress_timer.data = rn->watchdog.data = rn;
-    uv_signal_init(&rn->loop, &rn->sigint);
-    uv_signal_init(&rn->loop, &rn->sigterm);
-    rn->sigint.data = rn->sigterm.data = rn;
-    uv_signal_start(&rn->sigint, on_signal, SIGINT);
-    uv_signal_start(&rn->sigterm, on_signal, SIGTERM);
-
-    rn->nfaults = sc->nfaults;
-    rn->faults = calloc(sc->nfaults ? sc->nfaults : 1, sizeof *rn->faults);
-    for (size_t i = 0; rn->faults && i < sc->nfaults; i++) {
-        struct fault_slot *fs = &rn->faults[i];
-        fs->rn = rn;
-        fs->fr.fault = &sc->faults[i];
-        fs->fr.index = (int)i;
-        fs->fr.run = run;
-        fs->fr.done = fl_rn_fault_done;
-        uv_timer_init(&rn->loop, &fs->inject_timer);
-        uv_timer_init(&rn->loop, &fs->heal_timer);
-        fs->inject_timer.data = fs->heal_timer.data = fs;
-    }
-
-    fl_rn_set_phase(rn, PH_START);
-    fl_run_log(run, 0, "scenario %s (seed %llu), output in %s", sc->name,
-               (unsigned long long)res->seed, o->outdir);
-    struct fl_error err = {0};
-    int rc = !rn->faults ? FL_ENOMEM : fl_target_local.create(&run->target, run, &err);
-    if (rc == 0)
-        rc = fl_workers_create(&rn->workers, run, &err);
-    if (rc == 0) {
-        uv_timer_start(&rn->progress_timer, on_progress, 5000, 5000);
-        rc = run->target->type->start(run->target, on_started, rn);
-    }
-    if (rc) {
-        fl_rn_harness_fail(rn, rc, "%s", err.msg[0] ? err.msg : fl_strerror(rc));
-        fl_rn_teardown(rn);
-    }
-    uv_run(&rn->loop, UV_RUN_DEFAULT);
-
-    /* The loop ended: everything should be stopped. Make sure of it. */
-    if (run->target) {
-        run->target->type->destroy(run->target);
-        run->target = NULL;
-    }
-    if (!rn->workers_closed && rn->workers)
-        fl_workers_close(rn->workers, on_workers_closed, rn);
-    uv_walk(&rn->loop, close_walk, NULL);
-    uv_run(&rn->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&rn->loop))
-        fl_run_log(run, 1, "some libuv handles were still open at the end");
-
-    for (size_t i = 0; rn->faults && i < rn->nfaults; i++)
-        free(rn->faults[i].fr.state);
-    free(rn->faults);
-    fl_history_set_sink(run->history, NULL, NULL);
-    res->duration_s = (double)fl_run_now(run) / 1e6;
-    run_checkers(rn);
-    if (rn->events)
-        fclose(rn->events);
-    if (o->events)
-        fflush(o->events);
-    free(rn);
-    return 0;
-}
-
-void fl_result_free(struct fl_result *res)
-{
-    for (size_t i = 0; i < res->ninv; i++)
-        fl_verdict_free(&res->inv[i].verdict);
-    free(res->inv);
-    fl_history_free((struct fl_history *)res->history);
-    memset(res, 0, sizeof *res);
 }

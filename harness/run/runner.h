@@ -24,6 +24,9 @@ struct fl_runner_opts {
     void (*log)(void *ud, int level, const char *msg);
     void *log_ud;
     uint64_t steady_timeout_ms;/* wait for every probe's first ok, default 15s */
+    /* Folder of the journals (journal.h); NULL: nothing is journaled
+     * (tests that drive the runner without one). */
+    const char *state_dir;
 };
 
 /* Run sc and fill res (zeroed by the caller). Returns 0 when a result was

@@ -40,6 +40,12 @@ struct runner {
     int teardown_started;
     int target_stopped;
     int workers_closed;
+    int killing;                 /* fl_rn_kill_now: no orderly heal or stop any more */
+    size_t nsetup;               /* faults whose setup ran (teardown those) */
+    int torn_down;               /* injectors' teardown done */
+    struct fl_fault_run **fault_ptrs;  /* run.faults */
+    char run_tag[96];
+    char events_error[300];      /* first failed write of an events file */
 };
 
 /* runner.c */
@@ -50,6 +56,21 @@ void fl_rn_harness_fail(struct runner *rn, int code, const char *fmt, ...)
 /* Stop the timeline early (harness failure or Ctrl-C): heal, then teardown. */
 void fl_rn_abort(struct runner *rn);
 void fl_rn_teardown(struct runner *rn);
+/* Abandon pending faults and kill every process at once (second Ctrl-C,
+ * teardown watchdog). */
+void fl_rn_kill_now(struct runner *rn, const char *why);
+/* The history sink (events files, console) and the log sink. */
+void fl_rn_sink(void *ud, const struct fl_op *op);
+void fl_rn_log_to_opts(void *ud, int level, const char *msg);
+void fl_rn_on_workers_closed(void *ud);
+/* Forget an earlier run's Ctrl-C (a new scenario starts). */
+void fl_rn_reset_interrupted(void);
+/* SIGINT/SIGTERM watchers for the run's loop. */
+void fl_rn_watch_signals(struct runner *rn);
+/* Start the progress timer and the target: the phases take over. */
+int fl_rn_begin(struct runner *rn);
+/* Judge the finished history with every invariant into rn->res. */
+void fl_rn_run_checkers(struct runner *rn);
 
 /* runner_faults.c */
 /* Timer callback: apply one scheduled fault (journaled first). */
@@ -59,6 +80,12 @@ void fl_rn_on_inject_timer(uv_timer_t *t);
 void fl_rn_heal_all(struct runner *rn);
 /* fl_fault_run.done of every slot. */
 void fl_rn_fault_done(struct fl_fault_run *fr, int status, const char *error);
+/* Call every fault's setup (before the services start); 0 or FL_E*. */
+int fl_rn_setup_injectors(struct runner *rn, struct fl_error *err);
+/* Every setup's teardown, once (after the services stopped). */
+void fl_rn_teardown_injectors(struct runner *rn);
+/* Cancel every pending injection or heal (recorded as info, why). */
+void fl_rn_cancel_pending(struct runner *rn, const char *why);
 /* Injections and heals still in flight. */
 size_t fl_rn_faults_pending(const struct runner *rn);
 

@@ -63,11 +63,11 @@ size_t wl_replica_ids(struct fl_run *run, const char *service, int running_only,
                       char (*ids)[WL_ID_MAX], size_t max)
 {
     size_t n = 0;
-    if (run->target && run->target->type->instances) {
+    if (run->target) {
         struct fl_instance *in[MAX_REPLICAS];
-        size_t cnt = run->target->type->instances(run->target, service, in, MAX_REPLICAS);
+        size_t cnt = fl_target_instances(run->target, service, in, MAX_REPLICAS);
         for (size_t i = 0; i < cnt && i < MAX_REPLICAS && n < max; i++) {
-            if (running_only && (in[i]->pid == 0 || in[i]->paused))
+            if (running_only && (!fl_inst_running(in[i]) || in[i]->frozen || in[i]->stopped_by_signal))
                 continue;
             snprintf(ids[n++], WL_ID_MAX, "%s", in[i]->id);
         }

@@ -5,6 +5,8 @@ BUILD=${FL_BUILD_DIR:-$SRC/build}
 FL=$BUILD/faultline
 SCHEMAS=$SRC/../shared/junit
 TMP=$(mktemp -d /tmp/fl-e2e.XXXXXX)
+# Journals of the runs a test starts stay in its own folder.
+export FAULTLINE_STATE_DIR="$TMP/state"
 cleanup_tmp() { rm -rf "$TMP"; }
 trap cleanup_tmp EXIT
 

@@ -1,11 +1,13 @@
 /* exec_shim.h - the child side of the local target's spawns.
  *
  * The local target starts every process as
- *     <faultline> __exec <faultline pid> -- <command> [args...]
+ *     <faultline> __exec <faultline pid> [--cgroup DIR] -- <command> [args...]
  * and the CLI's main() hands such an argv to fl_exec_shim_main() before
  * anything else. The shim asks the kernel to SIGKILL it when its parent
  * dies (PR_SET_PDEATHSIG survives execve), checks that the parent did not
- * already die before that request took effect, then becomes the command.
+ * already die before that request took effect, joins the instance's
+ * cgroup when one is given (so the command and everything it ever forks
+ * is a member from its first instruction), then becomes the command.
  * So no service outlives a faultline that was SIGKILLed.
  */
 #ifndef FL_EXEC_SHIM_H

@@ -1,21 +1,24 @@
 /* target_local.c - the `local` target: faultline runs the services itself
  * as supervised child processes on the run's loop.
  *
- * This file holds the vtable: create (ports), the start sequence (service
- * by service, each waiting for its replicas' readiness), stop, destroy,
- * resolve and the signal operations. Spawning, exits and restarts live in
- * target_local_proc.c, readiness checks in ready.c.
+ * This file holds the lifecycle: create (ports, containment), the start
+ * sequence (service by service, each waiting for its replicas'
+ * readiness), stop, destroy, free and resolve. The operations on one
+ * instance live in ops.c, spawning, exits and restarts in proc.c,
+ * readiness checks in ready.c, cgroups in contain.c.
  *
- * Lifetime contract of destroy(): it kills and reaps every process
- * synchronously, then closes the target's libuv handles; the memory is
- * released from their close callbacks. The caller must therefore run the
- * loop (uv_run until it returns 0) before uv_loop_close. Running the loop
- * from inside destroy is not an option: destroy may be called from a
- * callback, and libuv forbids re-entering uv_run. Pending start/stop
- * callbacks are dropped by destroy (never called).
+ * Lifetime contract of destroy(): it kills every containment and reaps
+ * every process synchronously, removes the cgroups, then closes the
+ * target's libuv handles. Afterwards every operation answers FL_EABORT.
+ * The memory is released once free() was called and the last handle has
+ * closed, so the caller runs the loop (uv_run until it returns 0) before
+ * uv_loop_close. Running the loop from inside destroy is not an option:
+ * destroy may be called from a callback, and libuv forbids re-entering
+ * uv_run. Pending start/stop callbacks are dropped by destroy.
  */
 #include "targets/local/local_int.h"
 #include "core/run_context.h"
+#include "core/journal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,7 +49,7 @@ static void target_free(struct local_target *lt)
 
 void fl_local_unref(struct local_target *lt)
 {
-    if (--lt->refs == 0 && lt->destroyed)
+    if (--lt->refs == 0 && lt->freed)
         target_free(lt);
 }
 
@@ -103,6 +106,34 @@ static int alloc_ports(struct local_target *lt, struct fl_error *err)
     return rc;
 }
 
+/* Choose the containment and journal how to undo it: the run's cgroup
+ * folder (cgroup mode) or a sweep for its marker (subreaper mode), so a
+ * run that dies leaves nothing `recover` cannot find. */
+static int init_containment(struct local_target *lt, struct fl_error *err)
+{
+    char tag[96];
+    snprintf(tag, sizeof tag, "%s", lt->run->run_tag ? lt->run->run_tag : "");
+    if (!tag[0]) {
+        uint64_t start = 0;
+        fl_proc_start_time((int)getpid(), &start);
+        snprintf(tag, sizeof tag, "run-%d-%llu", (int)getpid(), (unsigned long long)start);
+    }
+    int rc = fl_contain_init(&lt->contain, tag, err);
+    if (rc)
+        return rc;
+    fl_contain_describe(&lt->contain, lt->contain_desc, sizeof lt->contain_desc);
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s/", lt->contain.run_tag);
+    const char *kv_cg[] = {"path", lt->contain.root, "marker", prefix, NULL};
+    const char *kv_mk[] = {"marker", prefix, NULL};
+    int cg = lt->contain.mode == FL_CONTAIN_CGROUP;
+    rc = fl_journal_undo(lt->run->journal, cg ? "cgroup" : "kill.marked", "run",
+                         cg ? kv_cg : kv_mk, &lt->seq_root, err);
+    if (rc && cg)
+        rmdir(lt->contain.root);
+    return rc;
+}
+
 static int local_create(struct fl_target **out, struct fl_run *run, struct fl_error *err)
 {
     const struct fl_scenario *sc = run->sc;
@@ -139,16 +170,22 @@ static int local_create(struct fl_target **out, struct fl_run *run, struct fl_er
             in->backoff_ms = ls->svc->backoff_ms;
             snprintf(in->log_path, sizeof in->log_path, "%s/%s.%d.log", outdir,
                      ls->svc->name, r);
+            snprintf(in->pub.host, sizeof in->pub.host, "127.0.0.1");
         }
     }
     int rc = alloc_ports(lt, err);
+    if (rc == 0)
+        rc = init_containment(lt, err);
     if (rc) {
         target_free(lt);
         return rc;
     }
     for (size_t i = 0; i < lt->ninsts; i++) {
-        timer_init(lt, &lt->insts[i].restart_timer, &lt->insts[i]);
-        timer_init(lt, &lt->insts[i].kill_timer, &lt->insts[i]);
+        struct local_inst *in = &lt->insts[i];
+        fl_contain_marker(&lt->contain, in->pub.id, in->marker, sizeof in->marker);
+        timer_init(lt, &in->restart_timer, in);
+        timer_init(lt, &in->kill_timer, in);
+        timer_init(lt, &in->drain_timer, in);
     }
     timer_init(lt, &lt->start_timer, lt);
     timer_init(lt, &lt->stop_timer, lt);
@@ -191,7 +228,7 @@ static void fail_start(struct local_inst *in, const char *why)
 static int svc_all_ready(const struct local_svc *ls)
 {
     for (int r = 0; r < ls->n; r++)
-        if (!ls->inst[r].pub.ready || !ls->inst[r].proc)
+        if (!fl_inst_ready(&ls->inst[r].pub))
             return 0;
     return 1;
 }
@@ -202,7 +239,7 @@ static void on_start_timeout(uv_timer_t *t)
     struct local_svc *ls = &lt->svcs[lt->start_svc];
     for (int r = 0; r < ls->n; r++) {
         struct local_inst *in = &ls->inst[r];
-        if (in->pub.ready && in->proc)
+        if (fl_inst_ready(&in->pub))
             continue;
         char why[128];
         char d[32];
@@ -284,11 +321,11 @@ static int local_start(struct fl_target *t, fl_target_cb cb, void *ud)
 
 /* ---- stop ------------------------------------------------------------ */
 
-static size_t alive_count(const struct local_target *lt)
+size_t fl_local_alive_count(const struct local_target *lt)
 {
     size_t n = 0;
     for (size_t i = 0; i < lt->ninsts; i++)
-        n += lt->insts[i].proc != NULL;
+        n += lt->insts[i].proc != NULL || lt->insts[i].draining;
     return n;
 }
 
@@ -309,7 +346,7 @@ static void deliver_stop(struct local_target *lt, int status, const struct fl_er
 static void on_stop_timer(uv_timer_t *t)
 {
     struct local_target *lt = t->data;
-    if (alive_count(lt) == 0) {
+    if (fl_local_alive_count(lt) == 0) {
         deliver_stop(lt, 0, NULL);
         return;
     }
@@ -334,25 +371,47 @@ void fl_local_on_exit(struct local_inst *in, int restarting)
         snprintf(why + l, sizeof why - l, " before it was ready");
         fail_start(in, why);
     }
-    if (lt->waiters && alive_count(lt) == 0)
+    if (lt->waiters && fl_local_alive_count(lt) == 0)
         deliver_stop(lt, 0, NULL);
 }
 
-static void on_kill_timer(uv_timer_t *t)
+void fl_local_on_kill_timer(uv_timer_t *t)
 {
     struct local_inst *in = t->data;
     if (in->proc && in->pub.pid == in->kill_pid) {
-        fl_run_log(in->lt->run, 1, "%s (pid %d) still running after its grace: SIGKILL",
+        fl_run_log(in->lt->run, 1, "%s (pid %d) still running after its grace: killing it",
                    in->pub.id, in->pub.pid);
+        fl_local_kill_members(in);
         fl_local_kill_group(in->pub.pid, SIGKILL);
     }
+}
+
+/* SIGTERM to the main process (a frozen or stopped one is thawed first: it
+ * could not act on it), the whole containment killed after the grace. */
+void fl_local_terminate(struct local_inst *in, uint64_t grace_ms)
+{
+    if (in->pub.frozen && in->cgroup[0]) {
+        fl_cgroup_freeze(in->cgroup, 0, 1000);
+        in->pub.frozen = 0;
+        fl_journal_done(in->lt->run->journal, in->seq_thaw);
+        in->seq_thaw = 0;
+    }
+    fl_local_kill_group(in->pub.pid, SIGTERM);
+    if (in->pub.stopped_by_signal || in->pub.frozen) {
+        fl_local_signal_members(in, SIGCONT);
+        in->pub.stopped_by_signal = 0;
+        fl_journal_done(in->lt->run->journal, in->seq_cont);
+        in->seq_cont = 0;
+    }
+    in->kill_pid = in->pub.pid;
+    uv_timer_start(&in->kill_timer, fl_local_on_kill_timer, grace_ms, 0);
 }
 
 static int local_stop(struct fl_target *t, fl_target_cb cb, void *ud)
 {
     struct local_target *lt = ctx(t);
     if (lt->destroyed)
-        return FL_EINVAL;
+        return FL_EABORT;
     struct stop_waiter *w = calloc(1, sizeof *w);
     if (!w)
         return FL_ENOMEM;
@@ -376,23 +435,17 @@ static int local_stop(struct fl_target *t, fl_target_cb cb, void *ud)
                 continue;
             uint64_t grace = in->ls->svc->stop_grace_ms;
             grace_max = grace > grace_max ? grace : grace_max;
-            fl_local_kill_group(in->pub.pid, SIGTERM);
-            if (in->pub.paused) {
-                /* A stopped process cannot act on SIGTERM until continued. */
-                fl_local_kill_group(in->pub.pid, SIGCONT);
-                in->pub.paused = 0;
-            }
-            in->kill_pid = in->pub.pid;
-            uv_timer_start(&in->kill_timer, on_kill_timer, grace, 0);
+            fl_local_terminate(in, grace);
         }
-        if (alive_count(lt)) {
-            fl_run_log(lt->run, 1, "stopping %zu process%s", alive_count(lt),
-                       alive_count(lt) == 1 ? "" : "es");
+        if (fl_local_alive_count(lt)) {
+            fl_run_log(lt->run, 1, "stopping %zu instance%s", fl_local_alive_count(lt),
+                       fl_local_alive_count(lt) == 1 ? "" : "s");
             lt->stop_timer_armed = 1;
-            uv_timer_start(&lt->stop_timer, on_stop_timer, grace_max + STOP_MARGIN_MS, 0);
+            /* + the drain: the members left after the main process. */
+            uv_timer_start(&lt->stop_timer, on_stop_timer, grace_max + STOP_MARGIN_MS + 5000, 0);
         }
     }
-    if (!lt->stop_timer_armed && alive_count(lt) == 0) {
+    if (!lt->stop_timer_armed && fl_local_alive_count(lt) == 0) {
         /* Nothing to wait for: report on the next turn, never inside stop(). */
         lt->stop_timer_armed = 1;
         uv_timer_start(&lt->stop_timer, on_stop_timer, 0, 0);
@@ -400,14 +453,114 @@ static int local_stop(struct fl_target *t, fl_target_cb cb, void *ud)
     return 0;
 }
 
-/* ---- destroy --------------------------------------------------------- */
+/* ---- destroy and free -------------------------------------------------- */
 
-static void local_destroy(struct fl_target *t)
+static void destroy_timer_closed(uv_handle_t *h)
+{
+    struct local_target *lt = h->data;
+    free(h);
+    fl_local_unref(lt);
+}
+
+static void on_destroyed(uv_timer_t *t)
+{
+    struct local_target *lt = t->data;
+    struct stop_waiter *w = lt->destroy_waiters;
+    lt->destroy_waiters = NULL;
+    lt->destroy_timer = NULL;
+    uv_close((uv_handle_t *)t, destroy_timer_closed);
+    while (w) {
+        struct stop_waiter *next = w->next;
+        if (w->cb)
+            w->cb(&lt->base, 0, NULL, w->ud);
+        free(w);
+        w = next;
+    }
+}
+
+/* Report destroy on the next loop turn (never inside the call). */
+static void queue_destroy_cb(struct local_target *lt, fl_target_cb cb, void *ud)
+{
+    if (!cb)
+        return;
+    struct stop_waiter *w = calloc(1, sizeof *w);
+    if (!w)
+        return;
+    w->cb = cb;
+    w->ud = ud;
+    w->next = lt->destroy_waiters;
+    lt->destroy_waiters = w;
+    if (lt->destroy_timer)
+        return;
+    lt->destroy_timer = malloc(sizeof *lt->destroy_timer);
+    if (!lt->destroy_timer)
+        return;
+    uv_timer_init(lt->run->loop, lt->destroy_timer);
+    lt->destroy_timer->data = lt;
+    lt->refs++;
+    uv_timer_start(lt->destroy_timer, on_destroyed, 0, 0);
+}
+
+/* Every containment killed and emptied, every cgroup removed, the
+ * journal told. Bounded: a few seconds at most in total. */
+static void release_containment(struct local_target *lt)
+{
+    struct fl_journal *j = lt->run->journal;
+    int all = 1;
+    for (size_t i = 0; i < lt->ninsts; i++) {
+        struct local_inst *in = &lt->insts[i];
+        if (in->cgroup[0]) {
+            int rc = fl_cgroup_destroy(in->cgroup, 2000);
+            if (rc) {
+                all = 0;
+                fl_run_log(lt->run, 0, "cannot remove cgroup %s: %s", in->cgroup, strerror(-rc));
+                continue;
+            }
+            fl_journal_done(j, in->seq_cgroup);
+            in->seq_cgroup = 0;
+        } else if (!fl_local_members_gone(in)) {
+            fl_local_kill_members(in);
+        }
+        fl_journal_done(j, in->seq_thaw);
+        fl_journal_done(j, in->seq_cont);
+        fl_journal_done(j, in->seq_proc);
+        in->seq_thaw = in->seq_cont = in->seq_proc = 0;
+    }
+    if (lt->contain.mode == FL_CONTAIN_CGROUP) {
+        if (all && rmdir(lt->contain.root) != 0 && errno != ENOENT)
+            all = 0;
+        if (all)
+            fl_cgroup_remove_parent(lt->contain.root);
+    } else {
+        /* Escapees found by their marker, killed and reaped. */
+        char prefix[128];
+        int pids[256];
+        snprintf(prefix, sizeof prefix, "%s/", lt->contain.run_tag);
+        for (int round = 0; round < 100; round++) {
+            int n = fl_proc_find_marked(prefix, 1, pids, 256);
+            if (n <= 0)
+                break;
+            for (int k = 0; k < n; k++) {
+                kill(pids[k], SIGKILL);
+                fl_proc_reap_adopted(pids[k]);
+            }
+            struct timespec ms = {0, 2000000};
+            nanosleep(&ms, NULL);
+        }
+    }
+    if (all)
+        fl_journal_done(j, lt->seq_root);
+}
+
+static void local_destroy(struct fl_target *t, fl_target_cb cb, void *ud)
 {
     struct local_target *lt = ctx(t);
-    if (lt->destroyed)
+    if (lt->destroyed) {
+        queue_destroy_cb(lt, cb, ud);
         return;
+    }
     lt->destroyed = 1;
+    lt->base.destroyed = 1;
     lt->stopping = 1;
     lt->starting = 0;
     lt->start_cb = NULL;
@@ -416,12 +569,14 @@ static void local_destroy(struct fl_target *t)
         free(lt->waiters);
         lt->waiters = next;
     }
-    /* Kill every group first, then reap: the waits overlap. */
+    /* Kill every containment first, then reap: the waits overlap. */
     for (size_t i = 0; i < lt->ninsts; i++) {
-        fl_ready_cancel(lt->insts[i].check);
-        lt->insts[i].check = NULL;
-        if (lt->insts[i].proc)
-            fl_local_kill_group(lt->insts[i].proc->pid, SIGKILL);
+        struct local_inst *in = &lt->insts[i];
+        fl_ready_cancel(in->check);
+        in->check = NULL;
+        fl_local_kill_members(in);
+        if (in->proc)
+            fl_local_kill_group(in->proc->pid, SIGKILL);
     }
     for (size_t i = 0; i < lt->ninsts; i++) {
         struct local_inst *in = &lt->insts[i];
@@ -431,20 +586,32 @@ static void local_destroy(struct fl_target *t)
             fl_local_proc_close(in->proc);
             in->proc = NULL;
             in->pub.pid = 0;
-            in->pub.ready = 0;
         }
+        in->draining = 0;
+        in->pub.state = FL_INST_STOPPED;
         if (in->log_fd >= 0) {
             close(in->log_fd);
             in->log_fd = -1;
         }
         uv_close((uv_handle_t *)&in->restart_timer, inst_timer_closed);
         uv_close((uv_handle_t *)&in->kill_timer, inst_timer_closed);
+        uv_close((uv_handle_t *)&in->drain_timer, inst_timer_closed);
     }
+    release_containment(lt);
     uv_close((uv_handle_t *)&lt->start_timer, timer_closed);
     uv_close((uv_handle_t *)&lt->stop_timer, timer_closed);
+    queue_destroy_cb(lt, cb, ud);
 }
 
-/* ---- acting on instances --------------------------------------------- */
+static void local_free(struct fl_target *t)
+{
+    struct local_target *lt = ctx(t);
+    if (!lt->destroyed)
+        local_destroy(t, NULL, NULL);
+    lt->freed = 1;
+    if (lt->refs == 0)
+        target_free(lt);
+}
 
 static size_t local_instances(struct fl_target *t, const char *service,
                               struct fl_instance **out, size_t max)
@@ -461,65 +628,9 @@ static size_t local_instances(struct fl_target *t, const char *service,
     return 0;
 }
 
-static int local_signal(struct fl_target *t, struct fl_instance *pub, int sig,
-                        struct fl_error *err)
+static const char *local_containment(struct fl_target *t)
 {
-    (void)t;
-    struct local_inst *in = (struct local_inst *)pub;
-    if (!in->proc || pub->pid <= 0)
-        return fl_error_set(err, FL_EINJECT, "%s is not running", pub->id);
-    int rc = fl_local_kill_group(pub->pid, sig);
-    if (rc)
-        return fl_error_set(err, FL_ESYS, "kill %s to %s (pid %d): %s", fl_signal_name(sig),
-                            pub->id, pub->pid, strerror(-rc));
-    if (sig == SIGSTOP)
-        pub->paused = 1;
-    else if (sig == SIGCONT)
-        pub->paused = 0;
-    fl_run_log(in->lt->run, 1, "%s (pid %d): %s", pub->id, pub->pid, fl_signal_name(sig));
-    return 0;
-}
-
-static int local_terminate(struct fl_target *t, struct fl_instance *pub, uint64_t grace_ms,
-                           struct fl_error *err)
-{
-    struct local_inst *in = (struct local_inst *)pub;
-    int rc = local_signal(t, pub, SIGTERM, err);
-    if (rc)
-        return rc;
-    in->kill_pid = pub->pid;
-    uv_timer_start(&in->kill_timer, on_kill_timer, grace_ms, 0);
-    return 0;
-}
-
-static int local_pause(struct fl_target *t, struct fl_instance *in, struct fl_error *err)
-{
-    return local_signal(t, in, SIGSTOP, err);
-}
-
-static int local_resume(struct fl_target *t, struct fl_instance *in, struct fl_error *err)
-{
-    return local_signal(t, in, SIGCONT, err);
-}
-
-static int local_start_instance(struct fl_target *t, struct fl_instance *pub,
-                                struct fl_error *err)
-{
-    (void)t;
-    struct local_inst *in = (struct local_inst *)pub;
-    pub->blocked = 0;
-    if (in->proc)
-        return 0;
-    if (in->lt->stopping || in->lt->destroyed)
-        return fl_error_set(err, FL_EINJECT, "%s: the target is stopping", pub->id);
-    if (in->restart_pending) {
-        uv_timer_stop(&in->restart_timer);
-        in->restart_pending = 0;
-    }
-    int rc = fl_local_inst_spawn(in, err);
-    if (rc == 0)
-        pub->restarts++;
-    return rc;
+    return ctx(t)->contain_desc;
 }
 
 /* ---- resolve --------------------------------------------------------- */
@@ -558,13 +669,13 @@ static int resolve_rr(struct local_svc *ls, struct fl_buf *out)
 {
     int ready = 0;
     for (int r = 0; r < ls->n; r++)
-        ready += ls->inst[r].pub.ready && ls->inst[r].proc;
+        ready += fl_inst_ready(&ls->inst[r].pub);
     if (ready == 0)
         return add_addr(out, ls->inst[0].pub.port);
     unsigned pick = ls->rr++ % (unsigned)ready;
     for (int r = 0; r < ls->n; r++) {
         struct local_inst *in = &ls->inst[r];
-        if (in->pub.ready && in->proc && pick-- == 0)
+        if (fl_inst_ready(&in->pub) && pick-- == 0)
             return add_addr(out, in->pub.port);
     }
     return add_addr(out, ls->inst[0].pub.port);
@@ -605,7 +716,7 @@ static int local_resolve(struct fl_target *t, const char *name, size_t len,
             else if (is(field, flen, "pid"))
                 rc = fl_buf_addf(out, "%d", in->pub.pid) ? FL_ENOMEM : 0;
             else if (is(field, flen, "host"))
-                rc = fl_buf_adds(out, "127.0.0.1") ? FL_ENOMEM : 0;
+                rc = fl_buf_adds(out, in->pub.host) ? FL_ENOMEM : 0;
         }
     }
     if (rc == FL_ENOMEM)
@@ -615,15 +726,26 @@ static int local_resolve(struct fl_target *t, const char *name, size_t len,
 
 const struct fl_target_type fl_target_local = {
     .name = "local",
+    .help = "faultline starts and supervises the services itself, each instance in its own "
+            "cgroup (or, without cgroup v2, tracked by a subreaper and an environment marker)",
+    .ops = FL_TOP_SIGNAL | FL_TOP_KILL | FL_TOP_TERMINATE | FL_TOP_FREEZE | FL_TOP_BLOCK |
+           FL_TOP_START | FL_TOP_FS | FL_TOP_ENV,
     .create = local_create,
     .start = local_start,
     .stop = local_stop,
-    .instances = local_instances,
-    .signal = local_signal,
-    .terminate = local_terminate,
-    .pause = local_pause,
-    .resume = local_resume,
-    .start_instance = local_start_instance,
-    .resolve = local_resolve,
     .destroy = local_destroy,
+    .free = local_free,
+    .instances = local_instances,
+    .signal = fl_local_op_signal,
+    .kill = fl_local_op_kill,
+    .terminate = fl_local_op_terminate,
+    .freeze = fl_local_op_freeze,
+    .thaw = fl_local_op_thaw,
+    .block_restarts = fl_local_op_block,
+    .unblock_restarts = fl_local_op_unblock,
+    .start_instance = fl_local_op_start_instance,
+    .fs_path = fl_local_op_fs_path,
+    .add_env_hook = fl_local_op_add_env_hook,
+    .resolve = local_resolve,
+    .containment = local_containment,
 };

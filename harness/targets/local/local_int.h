@@ -16,6 +16,8 @@
 #include "base/error.h"
 #include "core/model.h"
 #include "core/target.h"
+#include "targets/local/contain.h"
+#include "targets/local/local.h"
 
 /* ---- readiness checks (ready.c) -------------------------------------- */
 
@@ -68,6 +70,15 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
                    char *const *argv, char *const *env, const char *cwd, int log_fd,
                    uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
                    struct fl_error *err);
+/* fl_local_spawn, and when cgroup is set the command starts as a member of
+ * that cgroup: the shim joins it before exec (no window in which the
+ * command could fork outside it); without the shim the parent moves the
+ * child right after the spawn, which a command that forks at once could
+ * outrun. */
+int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
+                      const char *cgroup, char *const *argv, char *const *env, const char *cwd,
+                      int log_fd, uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
+                      struct fl_error *err);
 
 /* Last resort: SIGKILL the process group of pid (and pid itself), then reap
  * pid with waitpid for at most wait_ms. Returns 1 if pid was reaped. */
@@ -99,8 +110,22 @@ struct local_inst {
     struct local_proc *proc;     /* running process or NULL */
     struct fl_ready_check *check;/* readiness check in flight or NULL */
     uv_timer_t restart_timer;    /* backoff before a restart */
-    uv_timer_t kill_timer;       /* SIGKILL after a grace period */
+    uv_timer_t kill_timer;       /* kill the containment after a grace period */
     int kill_pid;                /* the pid kill_timer is meant for */
+    /* The main process exited but other members of the containment were
+     * still alive: they are killed, and the instance counts as stopped
+     * only once its containment is empty (a pod dies whole). */
+    uv_timer_t drain_timer;
+    int draining;
+    int64_t drain_deadline_us;
+    int drain_restart;           /* restart once drained */
+    char cgroup[FL_CONTAIN_PATH_MAX];  /* cgroup mode: the instance's cgroup */
+    char marker[160];            /* FAULTLINE_INSTANCE value */
+    uint64_t seq_cgroup;         /* journal: remove the cgroup */
+    uint64_t seq_proc;           /* journal: kill the running process */
+    uint64_t seq_thaw;           /* journal: thaw (while frozen) */
+    uint64_t seq_cont;           /* journal: SIGCONT (while SIGSTOPped) */
+    char block_reason[128];
     uint64_t backoff_ms;         /* next restart delay */
     int64_t started_us;          /* fl_now_us() of the last spawn */
     int restart_pending;         /* restart_timer armed */
@@ -125,15 +150,28 @@ struct stop_waiter {
     struct stop_waiter *next;
 };
 
+#define LOCAL_MAX_HOOKS 8
+
+struct local_hook {
+    fl_env_hook fn;
+    void *ud;
+};
+
 struct local_target {
     struct fl_target base;       /* base.ctx == this */
     struct fl_run *run;
+    struct fl_contain contain;
+    char contain_desc[FL_CONTAIN_PATH_MAX + 128];
+    uint64_t seq_root;           /* journal: the run's cgroup folder / marker sweep */
+    struct local_hook hooks[LOCAL_MAX_HOOKS];
+    size_t nhooks;
     struct local_svc *svcs;
     size_t nsvcs;
     struct local_inst *insts;    /* all instances, service by service */
     size_t ninsts;
     size_t refs;                 /* open handles owned by the target */
-    int destroyed;
+    int destroyed;               /* destroy() called */
+    int freed;                   /* free() called: memory goes with the last handle */
     int stopping;                /* stop() called: no more restarts */
     /* start() */
     int start_called, starting;
@@ -145,7 +183,22 @@ struct local_target {
     struct stop_waiter *waiters;
     uv_timer_t stop_timer;
     int stop_timer_armed;
+    /* destroy() */
+    struct stop_waiter *destroy_waiters;
+    uv_timer_t *destroy_timer;   /* reports destroy on the next turn */
 };
+
+/* contain glue (local.c) */
+/* Kill every member of in's containment but leave the bookkeeping to the
+ * exit handlers. Returns 0 or -errno. */
+int fl_local_kill_members(struct local_inst *in);
+/* 1 when no process of in's containment is left. */
+int fl_local_members_gone(struct local_inst *in);
+/* Send sig to every member; returns how many got it, or -errno. */
+int fl_local_signal_members(struct local_inst *in, int sig);
+/* Make in's containment ready for a spawn (cgroup mode: its cgroup,
+ * journaled once). Returns 0 or FL_E*. */
+int fl_local_contain_prepare(struct local_inst *in, struct fl_error *err);
 
 /* target_local_proc.c */
 /* Spawn in's command (expanding templates), record "started pid N" and
@@ -168,5 +221,31 @@ void fl_local_on_ready(struct local_inst *in);
 void fl_local_on_not_ready(struct local_inst *in, const char *why);
 /* The process exited; restarting says whether a restart is coming. */
 void fl_local_on_exit(struct local_inst *in, int restarting);
+/* local.c: the kill timer's callback (terminate, stop), and terminate. */
+void fl_local_on_kill_timer(uv_timer_t *t);
+void fl_local_terminate(struct local_inst *in, uint64_t grace_ms);
+
+/* ops.c: the operations on one instance (target.h documents each). */
+int fl_local_op_signal(struct fl_target *t, struct fl_instance *in, int sig,
+                       struct fl_error *err);
+int fl_local_op_kill(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+int fl_local_op_terminate(struct fl_target *t, struct fl_instance *in, uint64_t grace_ms,
+                          struct fl_error *err);
+int fl_local_op_freeze(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+int fl_local_op_thaw(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+int fl_local_op_block(struct fl_target *t, struct fl_instance *in, const char *reason,
+                      struct fl_error *err);
+int fl_local_op_unblock(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+int fl_local_op_start_instance(struct fl_target *t, struct fl_instance *in,
+                               struct fl_error *err);
+int fl_local_op_fs_path(struct fl_target *t, struct fl_instance *in, const char *path,
+                        struct fl_buf *out, struct fl_error *err);
+int fl_local_op_add_env_hook(struct fl_target *t, fl_env_hook fn, void *ud,
+                             struct fl_error *err);
+
+/* Count of instances with a process or a containment still draining. */
+size_t fl_local_alive_count(const struct local_target *lt);
+/* Set in's state from its process, readiness and restart block. */
+void fl_local_set_state(struct local_inst *in, enum fl_inst_state s);
 
 #endif

@@ -10,6 +10,7 @@
 #include "targets/local/local_int.h"
 #include "core/run_context.h"
 #include "base/template.h"
+#include "core/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,15 +37,25 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
                    uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
                    struct fl_error *err)
 {
+    return fl_local_spawn_in(loop, h, self_exe, NULL, argv, env, cwd, log_fd, exit_cb, data,
+                             free_on_fail, err);
+}
+
+int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
+                      const char *cgroup, char *const *argv, char *const *env, const char *cwd,
+                      int log_fd, uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
+                      struct fl_error *err)
+{
     size_t n = 0;
     while (argv[n])
         n++;
     char **args = (char **)argv;
     char pidbuf[24];
     if (self_exe) {
-        /* [self_exe, "__exec", "<our pid>", "--", cmd...]: the shim checks
-         * that its parent is still us before it execs the command. */
-        args = calloc(n + 5, sizeof *args);
+        /* [self_exe, "__exec", "<our pid>", ("--cgroup", DIR,) "--", cmd...]:
+         * the shim checks that its parent is still us, joins the cgroup,
+         * then execs the command. */
+        args = calloc(n + 7, sizeof *args);
         if (!args) {
             /* Never initialised, so nothing to close: release it now. */
             h->data = data;
@@ -52,11 +63,16 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
             return fl_error_set(err, FL_ENOMEM, "out of memory");
         }
         snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
-        args[0] = (char *)self_exe;
-        args[1] = "__exec";
-        args[2] = pidbuf;
-        args[3] = "--";
-        memcpy(args + 4, argv, (n + 1) * sizeof *args);
+        size_t k = 0;
+        args[k++] = (char *)self_exe;
+        args[k++] = "__exec";
+        args[k++] = pidbuf;
+        if (cgroup) {
+            args[k++] = "--cgroup";
+            args[k++] = (char *)cgroup;
+        }
+        args[k++] = "--";
+        memcpy(args + k, argv, (n + 1) * sizeof *args);
     }
     uv_stdio_container_t stdio[3];
     stdio[0].flags = UV_IGNORE;   /* libuv gives fds 0-2 /dev/null when ignored */
@@ -81,6 +97,11 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
     if (rc) {
         uv_close((uv_handle_t *)h, free_on_fail);
         return fl_error_set(err, FL_ESYS, "cannot run %s: %s", argv[0], uv_strerror(rc));
+    }
+    if (cgroup && !self_exe) {
+        /* No shim: move it now. A command that forks at once may have left
+         * a child outside; the environment marker still finds that one. */
+        (void)fl_cgroup_enter(cgroup, h->pid);
     }
     return 0;
 }
@@ -213,15 +234,41 @@ static int env_overridden(const struct fl_service *svc, const char *entry)
     return 0;
 }
 
+#define HOOK_MAX_VARS 8   /* variables one environment hook may add */
+
+/* Drop every entry whose name appears again later: the later one wins. */
+static void dedupe_env(char **v)
+{
+    size_t n = 0;
+    while (v[n])
+        n++;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *eq = strchr(v[i], '=');
+        size_t klen = eq ? (size_t)(eq - v[i]) : strlen(v[i]);
+        int later = 0;
+        for (size_t j = i + 1; j < n && !later; j++)
+            later = strncmp(v[j], v[i], klen) == 0 && (v[j][klen] == '=' || !v[j][klen]);
+        if (later)
+            free(v[i]);
+        else
+            v[k++] = v[i];
+    }
+    v[k] = NULL;
+}
+
 /* faultline's environment, PATH with run->bindir first, then the service's
- * env (expanded) overriding same-named variables. Caller frees. */
+ * env (expanded) overriding same-named variables, the containment marker,
+ * then what the environment hooks add. Caller frees. */
 static char **build_env(struct local_inst *in, struct fl_error *err)
 {
     const struct fl_service *svc = in->ls->svc;
+    struct local_target *lt = in->lt;
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    char **v = calloc(n + svc->nenv + 2, sizeof *v);
+    size_t cap = n + svc->nenv + 3 + lt->nhooks * HOOK_MAX_VARS;
+    char **v = calloc(cap, sizeof *v);
     if (!v)
         goto oom;
     size_t k = 0;
@@ -229,7 +276,7 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         if (!env_overridden(svc, environ[i]) && !(v[k++] = fl_strdup(environ[i])))
             goto oom;
     const char *path = getenv("PATH");
-    const char *bindir = in->lt->run->bindir;
+    const char *bindir = lt->run->bindir;
     struct fl_buf b;
     fl_buf_init(&b, EXPAND_MAX);
     if (fl_buf_addf(&b, "PATH=%s%s%s", bindir ? bindir : "", bindir && path ? ":" : "",
@@ -253,6 +300,21 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         }
         v[k++] = b.p;
     }
+    fl_buf_init(&b, EXPAND_MAX);
+    if (fl_buf_addf(&b, "%s=%s", FL_CONTAIN_ENV, in->marker)) {
+        fl_buf_free(&b);
+        goto oom;
+    }
+    v[k++] = b.p;
+    for (size_t h = 0; h < lt->nhooks; h++) {
+        int added = lt->hooks[h].fn(lt->hooks[h].ud, &in->pub, v + k, HOOK_MAX_VARS, err);
+        if (added < 0) {
+            free_strv(v);
+            return NULL;
+        }
+        k += (size_t)(added > HOOK_MAX_VARS ? HOOK_MAX_VARS : added);
+    }
+    dedupe_env(v);
     return v;
 oom:
     free_strv(v);
@@ -311,14 +373,14 @@ static void on_restart_timer(uv_timer_t *t)
 {
     struct local_inst *in = t->data;
     in->restart_pending = 0;
-    if (in->lt->stopping || in->lt->destroyed || in->proc)
+    if (in->lt->stopping || in->lt->destroyed || in->proc || in->draining)
         return;
-    if (in->pub.blocked) {
-        /* Like an image that cannot be pulled: keep retrying with backoff,
-         * start as soon as the block is lifted. */
+    if (in->pub.restart_blocked) {
+        /* Like an image the cluster will not admit: keep retrying with
+         * backoff, recording each refusal, start as soon as it is lifted. */
+        fl_local_record(in, FL_INFO, "restart refused: %s", in->block_reason);
         if (!in->blocked_logged) {
-            fl_local_record(in, FL_INFO, "restart blocked");
-            fl_run_log(in->lt->run, 1, "%s: restart blocked", in->pub.id);
+            fl_run_log(in->lt->run, 1, "%s: restart refused: %s", in->pub.id, in->block_reason);
             in->blocked_logged = 1;
         }
         schedule_restart(in, 0);
@@ -334,8 +396,56 @@ static void on_restart_timer(uv_timer_t *t)
         return;
     }
     in->pub.restarts++;
-    if (in->pub.ready)
+    if (fl_inst_ready(&in->pub))
         fl_local_on_ready(in);
+}
+
+/* The pod is gone as a whole: decide about a restart and tell the start
+ * and stop sequences. */
+static void finish_exit(struct local_inst *in)
+{
+    in->draining = 0;
+    uv_timer_stop(&in->drain_timer);
+    struct local_target *lt = in->lt;
+    /* A new incarnation starts thawed and running, whatever this one was. */
+    if (in->pub.frozen && in->cgroup[0])
+        fl_cgroup_freeze(in->cgroup, 0, 1000);
+    in->pub.frozen = 0;
+    in->pub.stopped_by_signal = 0;
+    fl_journal_done(lt->run->journal, in->seq_thaw);
+    fl_journal_done(lt->run->journal, in->seq_cont);
+    in->seq_thaw = in->seq_cont = 0;
+    fl_local_set_state(in, FL_INST_STOPPED);
+    int restarting = in->drain_restart && !lt->stopping && !lt->destroyed;
+    if (restarting) {
+        if (fl_now_us() - in->started_us >= BACKOFF_RESET_US)
+            in->backoff_ms = in->ls->svc->backoff_ms;
+        schedule_restart(in, 1);
+    }
+    fl_local_on_exit(in, restarting);
+}
+
+#define DRAIN_POLL_MS 10
+#define DRAIN_MAX_US (5 * 1000000LL)
+
+static void on_drain_timer(uv_timer_t *t)
+{
+    struct local_inst *in = t->data;
+    if (!in->draining)
+        return;
+    if (fl_local_members_gone(in)) {
+        finish_exit(in);
+        return;
+    }
+    if (fl_now_us() > in->drain_deadline_us) {
+        fl_local_record(in, FL_INFO, "processes of the instance still alive after %llds",
+                        (long long)(DRAIN_MAX_US / 1000000));
+        fl_run_log(in->lt->run, 0, "%s: processes still alive after SIGKILL", in->pub.id);
+        finish_exit(in);
+        return;
+    }
+    fl_local_kill_members(in);
+    uv_timer_start(&in->drain_timer, on_drain_timer, DRAIN_POLL_MS, 0);
 }
 
 static void proc_exited(uv_process_t *h, int64_t status, int sig)
@@ -348,10 +458,10 @@ static void proc_exited(uv_process_t *h, int64_t status, int sig)
     p->in = NULL;
     in->proc = NULL;
     in->pub.pid = 0;
-    in->pub.ready = 0;
-    in->pub.paused = 0;
     in->last_status = (int)status;
     in->last_signal = sig;
+    fl_journal_done(in->lt->run->journal, in->seq_proc);
+    in->seq_proc = 0;
     if (in->check) {
         snprintf(in->last_check_err, sizeof in->last_check_err, "%s",
                  fl_ready_last_error(in->check));
@@ -364,13 +474,20 @@ static void proc_exited(uv_process_t *h, int64_t status, int sig)
     fl_local_exit_desc((int)status, sig, why, sizeof why);
     fl_local_record(in, FL_INFO, "%s", why);
     fl_run_log(in->lt->run, in->lt->stopping ? 1 : 0, "%s (pid %d) %s", in->pub.id, p->pid, why);
-    int restarting = wants_restart(in, status, sig);
-    if (restarting) {
-        if (fl_now_us() - in->started_us >= BACKOFF_RESET_US)
-            in->backoff_ms = in->ls->svc->backoff_ms;
-        schedule_restart(in, 1);
+    in->drain_restart = wants_restart(in, status, sig);
+    if (fl_local_members_gone(in)) {
+        finish_exit(in);
+        return;
     }
-    fl_local_on_exit(in, restarting);
+    /* Its main process is gone but others of the pod live on (a setsid
+     * child, a daemon): a pod dies whole, so they are killed too. */
+    int left = fl_local_signal_members(in, 0);
+    fl_local_record(in, FL_INFO, "killing %d process%s left in the instance", left,
+                    left == 1 ? "" : "es");
+    fl_local_kill_members(in);
+    in->draining = 1;
+    in->drain_deadline_us = fl_now_us() + DRAIN_MAX_US;
+    uv_timer_start(&in->drain_timer, on_drain_timer, DRAIN_POLL_MS, 0);
 }
 
 /* ---- spawning an instance -------------------------------------------- */
@@ -382,7 +499,7 @@ static void on_check_done(struct fl_ready_check *c, int ok, const char *last_err
     struct local_inst *in = ud;
     in->check = NULL;
     if (ok) {
-        in->pub.ready = 1;
+        fl_local_set_state(in, FL_INST_READY);
         in->last_check_err[0] = '\0';
         fl_local_record(in, FL_OK, "ready after %.1fs", (double)elapsed_ms / 1000.0);
         fl_run_log(in->lt->run, 0, "%s ready on 127.0.0.1:%d after %.1fs", in->pub.id,
@@ -440,7 +557,11 @@ int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err)
     const struct fl_service *svc = in->ls->svc;
     char *cwd = NULL;
     char **env = NULL, **argv = NULL;
+    if (in->proc || in->draining)
+        return fl_error_set(err, FL_EINVAL, "%s: still running or stopping", in->pub.id);
     int rc = open_log(in, err);
+    if (rc == 0)
+        rc = fl_local_contain_prepare(in, err);
     if (rc)
         return rc;
     if (svc->ncommand == 0)
@@ -459,20 +580,34 @@ int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err)
     p->in = in;
     p->lt = lt;
     lt->refs++;
-    rc = fl_local_spawn(lt->run->loop, &p->h, lt->run->self_exe, argv, env, cwd, in->log_fd,
-                        proc_exited, p, proc_closed, err);
+    rc = fl_local_spawn_in(lt->run->loop, &p->h, lt->run->self_exe,
+                           in->cgroup[0] ? in->cgroup : NULL, argv, env, cwd, in->log_fd,
+                           proc_exited, p, proc_closed, err);
     if (rc)
         goto out;
     p->pid = p->h.pid;
     in->proc = p;
     in->pub.pid = p->pid;
-    in->pub.ready = 0;
-    in->pub.paused = 0;
+    in->pub.incarnation++;
+    in->pub.frozen = 0;
+    in->pub.stopped_by_signal = 0;
     in->started_us = fl_now_us();
+    fl_local_set_state(in, FL_INST_STARTING);
+    /* Journaled right after the spawn (its pid is only known now); the
+     * cgroup or the marker recorded before already covers the window. */
+    uint64_t start = 0;
+    char pid_s[24], start_s[24];
+    fl_proc_start_time(p->pid, &start);
+    snprintf(pid_s, sizeof pid_s, "%d", p->pid);
+    snprintf(start_s, sizeof start_s, "%llu", (unsigned long long)start);
+    const char *kv[] = {"pid", pid_s, "start", start_s, NULL};
+    struct fl_error jerr = {0};
+    if (fl_journal_undo(lt->run->journal, "kill.pid", in->pub.id, kv, &in->seq_proc, &jerr))
+        fl_run_log(lt->run, 0, "%s", jerr.msg);
     fl_local_record(in, FL_OK, "started pid %d", p->pid);
     fl_run_log(lt->run, 1, "%s started pid %d: %s", in->pub.id, p->pid, argv[0]);
     if (svc->ready.kind == FL_READY_NONE) {
-        in->pub.ready = 1;
+        fl_local_set_state(in, FL_INST_READY);
         fl_local_record(in, FL_OK, "ready after 0.0s");
     } else {
         rc = start_check(in, env, cwd, err);

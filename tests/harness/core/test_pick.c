@@ -29,6 +29,7 @@ static const struct fl_target_type fake = {.name = "fake", .instances = fake_ins
 static void setup_run(struct fl_run *run, struct fl_target *t, uint64_t seed)
 {
     memset(run, 0, sizeof *run);
+    memset(t, 0, sizeof *t);
     t->type = &fake;
     t->run = run;
     run->target = t;
@@ -36,6 +37,7 @@ static void setup_run(struct fl_run *run, struct fl_target *t, uint64_t seed)
     for (int i = 0; i < N; i++) {
         insts[i].replica = i;
         insts[i].pid = 1000 + i;
+        insts[i].state = FL_INST_READY;
         snprintf(insts[i].id, sizeof insts[i].id, "api.%d", i);
     }
 }
@@ -99,12 +101,12 @@ static void test_only_running(void **state)
     setup_run(&run, &t, 3);
     for (int i = 0; i < N; i++)
         if (i != 4)
-            insts[i].pid = 0;
+            insts[i].pid = 0, insts[i].state = FL_INST_STOPPED;
     struct fl_instance *out[N];
     struct fl_pick p = {FL_PICK_ALL, 0};
     assert_int_equal(fl_pick_instances(&run, "api", &p, NULL, out, N), 1);
     assert_int_equal(out[0]->replica, 4);
-    insts[4].pid = 0;
+    insts[4].pid = 0, insts[4].state = FL_INST_STOPPED;
     assert_int_equal(fl_pick_instances(&run, "api", &p, NULL, out, N), 0);
     assert_int_equal(fl_pick_instances(&run, "nosuch", &p, NULL, out, N), 0);
 }

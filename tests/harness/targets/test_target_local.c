@@ -28,6 +28,10 @@
 #include "history/history.h"
 #include "core/run_context.h"
 #include "core/target.h"
+#include "targets/local/local.h"
+#include "targets/local/contain.h"
+#include "core/journal.h"
+#include "run/recover.h"
 #include "base/template.h"
 
 #define MAX_PIDS 512
@@ -68,6 +72,8 @@ static void log_sink(void *ud, int level, const char *msg)
 
 static void remember(struct fx *f, int pid)
 {
+    if (pid <= 0)
+        return;   /* kill(-0) would be our own process group */
     for (size_t i = 0; i < f->npids; i++)
         if (f->pids[i] == pid)
             return;
@@ -265,6 +271,31 @@ static char proc_state(int pid)
     return rp ? rp[2] : '?';
 }
 
+static int read_file(const char *path, char *buf, size_t len);
+
+/* Frozen by the cgroup freezer (its cgroup's events say so), or stopped
+ * by a signal where there is no cgroup. */
+static int is_frozen(int pid)
+{
+    char path[PATH_MAX], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
+    if (read_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    char *p = strstr(buf, "0::");
+    if (!p || strcmp(p, "0::/\n") == 0)
+        return proc_state(pid) == 'T';
+    char *nl = strchr(p, '\n');
+    if (nl)
+        *nl = '\0';
+    char mnt[PATH_MAX], ev[2 * PATH_MAX], data[256];
+    if (fl_cgroup2_mount(mnt, sizeof mnt))
+        return proc_state(pid) == 'T';
+    snprintf(ev, sizeof ev, "%s%s/cgroup.events", mnt, p + 3);
+    if (read_file(ev, data, sizeof data) <= 0)
+        return proc_state(pid) == 'T';
+    return strstr(data, "frozen 1") != NULL;
+}
+
 static int read_file(const char *path, char *buf, size_t len)
 {
     FILE *fp = fopen(path, "r");
@@ -321,7 +352,10 @@ static void rm_tree(const char *dir)
         if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (e->d_type == DT_DIR)
+            rm_tree(path);
+        else
+            unlink(path);
     }
     closedir(d);
     rmdir(dir);
@@ -331,11 +365,14 @@ static int teardown(void **state)
 {
     struct fx *f = *state;
     collect_pids(f);
-    if (f->t)
-        f->t->type->destroy(f->t);
+    struct fl_target *t = f->t;
+    if (t)
+        t->type->destroy(t, NULL, NULL);
     f->t = NULL;
     f->run.target = NULL;
     uv_run(&f->loop, UV_RUN_DEFAULT);
+    if (t)
+        t->type->free(t);
     /* Belt and braces: whatever a failed test left, by pid. */
     for (size_t i = 0; i < f->npids; i++) {
         kill(-f->pids[i], SIGKILL);
@@ -418,7 +455,7 @@ static void test_replicas_resolve_http_exec(void **state)
     for (int r = 0; r < 3; r++) {
         struct fl_instance *in = inst(f, "api", r);
         ports[r] = in->port;
-        assert_true(in->port > 0 && in->pid > 0 && in->ready);
+        assert_true(in->port > 0 && in->pid > 0 && in->state == FL_INST_READY);
         assert_int_equal(in->replica, r);
         char id[16];
         snprintf(id, sizeof id, "api.%d", r);
@@ -469,7 +506,7 @@ static void test_tcp_ready_waits(void **state)
     int64_t t0 = fl_now_us();
     create_and_start(f, 0);
     assert_true(fl_now_us() - t0 >= 350000);   /* it really waited */
-    assert_true(inst(f, "db", 0)->ready);
+    assert_true(inst(f, "db", 0)->state == FL_INST_READY);
     assert_non_null(strstr(f->log, "db.0 ready on 127.0.0.1:"));
     stop_target(f);
     assert_all_gone(f);
@@ -518,9 +555,10 @@ static void test_exit_before_ready_and_exec_fail(void **state)
     assert_true(read_file(path, content, sizeof content) > 0);
     assert_non_null(strstr(content, "boom-sh"));   /* stderr went to the log */
     stop_target(f);
-    f->t->type->destroy(f->t);
-    f->t = NULL;
+    f->t->type->destroy(f->t, NULL, NULL);
     uv_run(&f->loop, UV_RUN_DEFAULT);
+    f->t->type->free(f->t);
+    f->t = NULL;
 
     /* An exec check that keeps failing names the command. */
     memset(&f->sc, 0, sizeof f->sc);
@@ -563,7 +601,7 @@ static void test_restart_always_backoff(void **state)
     create_and_start(f, 0);
     struct fl_instance *in = inst(f, "w", 0);
     int pid0 = in->pid;
-    assert_true(pid0 > 0 && in->ready);
+    assert_true(pid0 > 0 && in->state == FL_INST_READY);
 
     int64_t t0 = fl_now_us();
     assert_int_equal(f->t->type->signal(f->t, in, SIGKILL, NULL), 0);
@@ -590,14 +628,19 @@ static void test_restart_always_backoff(void **state)
     snprintf(want, sizeof want, "%d", in->pid);
     assert_string_equal(expand(f, "${w.0.pid}", buf, sizeof buf), want);
 
-    /* Blocked: the instance stays down, and comes back once unblocked. */
-    in->blocked = 1;
-    assert_int_equal(f->t->type->signal(f->t, in, SIGKILL, NULL), 0);
+    /* Blocked: the instance stays down, every refusal is recorded with
+     * its reason, and it comes back once unblocked. */
+    assert_int_equal(fl_target_block_restarts(f->t, in, "image not admitted", NULL), 0);
+    assert_int_equal(fl_target_kill(f->t, in, NULL), 0);
     assert_false(run_until(f, never, 900));
     assert_int_equal(in->pid, 0);
+    assert_int_equal(in->state, FL_INST_BLOCKED);
     assert_int_equal(in->restarts, 2);
-    assert_int_equal(count_events(f, "w.0", "restart blocked"), 1);
-    in->blocked = 0;
+    assert_true(count_events(f, "w.0", "restart refused: image not admitted") >= 1);
+    struct fl_error berr = {0};
+    assert_int_equal(fl_target_start_instance(f->t, in, &berr), FL_EINJECT);
+    assert_non_null(strstr(berr.msg, "image not admitted"));
+    assert_int_equal(fl_target_unblock_restarts(f->t, in, NULL), 0);
     assert_true(run_until(f, has_third, 5000));
 
     stop_target(f);
@@ -609,7 +652,7 @@ static void test_restart_always_backoff(void **state)
 
 static int restarted_ready(struct fx *f)
 {
-    return inst(f, "db", 0)->restarts == 1 && inst(f, "db", 0)->ready;
+    return inst(f, "db", 0)->restarts == 1 && inst(f, "db", 0)->state == FL_INST_READY;
 }
 
 static int restarted(struct fx *f)
@@ -631,7 +674,7 @@ static void test_restart_rechecks_readiness(void **state)
     assert_int_equal(f->t->type->signal(f->t, in, SIGKILL, NULL), 0);
     assert_true(run_until(f, restarted, 5000));
     assert_true(in->pid > 0);
-    assert_false(in->ready);
+    assert_false(in->state == FL_INST_READY);
     char buf[64], want[64];
     snprintf(want, sizeof want, "127.0.0.1:%d", in->port);
     assert_string_equal(expand(f, "${db}", buf, sizeof buf), want);   /* fallback */
@@ -734,13 +777,25 @@ static void test_terminate_and_pause(void **state)
 
     struct fl_instance *sl = inst(f, "sleeper", 0);
     int pid = sl->pid;
-    assert_int_equal(f->t->type->pause(f->t, sl, NULL), 0);
-    assert_int_equal(sl->paused, 1);
+    /* freeze: the cgroup freezer (SIGSTOP of every member without one) */
+    assert_int_equal(fl_target_freeze(f->t, sl, NULL), 0);
+    assert_int_equal(sl->frozen, 1);
+    for (int i = 0; i < 100 && !is_frozen(pid); i++)   /* SIGSTOP lands a moment later */
+        run_until(f, never, 10);
+    assert_true(is_frozen(pid));
+    assert_int_equal(fl_target_thaw(f->t, sl, NULL), 0);
+    assert_int_equal(sl->frozen, 0);
+    for (int i = 0; i < 100 && is_frozen(pid); i++)
+        run_until(f, never, 10);
+    assert_false(is_frozen(pid));
+    /* SIGSTOP / SIGCONT through signal(), tracked */
+    assert_int_equal(fl_target_signal(f->t, sl, SIGSTOP, NULL), 0);
+    assert_int_equal(sl->stopped_by_signal, 1);
     for (int i = 0; i < 100 && proc_state(pid) != 'T'; i++)
         run_until(f, never, 10);
     assert_int_equal(proc_state(pid), 'T');
-    assert_int_equal(f->t->type->resume(f->t, sl, NULL), 0);
-    assert_int_equal(sl->paused, 0);
+    assert_int_equal(fl_target_signal(f->t, sl, SIGCONT, NULL), 0);
+    assert_int_equal(sl->stopped_by_signal, 0);
     for (int i = 0; i < 100 && proc_state(pid) == 'T'; i++)
         run_until(f, never, 10);
     assert_true(proc_state(pid) == 'S' || proc_state(pid) == 'R');
@@ -755,8 +810,8 @@ static void test_terminate_and_pause(void **state)
     assert_int_equal(f->t->type->signal(f->t, st, SIGTERM, &err), FL_EINJECT);
     assert_non_null(strstr(err.msg, "stubborn.0"));
 
-    /* a paused instance is continued and stopped by stop() */
-    assert_int_equal(f->t->type->pause(f->t, sl, NULL), 0);
+    /* a frozen instance is thawed and stopped by stop() */
+    assert_int_equal(fl_target_freeze(f->t, sl, NULL), 0);
     stop_target(f);
     assert_int_equal(f->stop_status, 0);
     assert_int_equal(count_events(f, "sleeper.0", "killed by SIGTERM"), 1);
@@ -796,9 +851,10 @@ static void test_destroy_kills_everything(void **state)
     f->extra_pid = gc;
     assert_false(pid_dead(gc));
     collect_pids(f);
-    f->t->type->destroy(f->t);
-    f->t = NULL;
-    f->run.target = NULL;
+    f->t->type->destroy(f->t, NULL, NULL);
+    /* operations answer FL_EABORT afterwards, the memory stays valid */
+    struct fl_error derr = {0};
+    assert_int_equal(fl_target_kill(f->t, inst(f, "w", 0), &derr), FL_EABORT);
     /* synchronous: the children are reaped already */
     assert_all_gone(f);
     /* the grandchild got the group's SIGKILL (an orphan: its reaper is
@@ -809,6 +865,107 @@ static void test_destroy_kills_everything(void **state)
     }
     assert_true(pid_dead(gc));
     assert_int_equal(uv_run(&f->loop, UV_RUN_DEFAULT), 0);
+}
+
+/* A pod: the main process, a child that left the process group with
+ * setsid() (a job queue running each job in its own session), and a
+ * daemon that double-forked away from its parent. */
+static const char *const pod_cmd[] = {
+    "sh", "-c",
+    "setsid sh -c 'echo $$$$ > \"$D/setsid\"; exec sleep 71' & "
+    "(setsid sh -c 'echo $$$$ > \"$D/daemon\"; exec sleep 72' &) ; "
+    "exec sleep 70", NULL};
+static const char *const pod_ready[] = {"sh", "-c", "test -s \"$D/setsid\" && test -s \"$D/daemon\"",
+                                        NULL};
+
+static int pid_in(struct fx *f, const char *name)
+{
+    char path[PATH_MAX], buf[32];
+    long long pid;
+    snprintf(path, sizeof path, "%s/%s", f->outdir, name);
+    if (read_file(path, buf, sizeof buf) <= 0)
+        return 0;
+    char *nl = strchr(buf, '\n');
+    if (nl)
+        *nl = '\0';
+    return fl_parse_int(buf, 1, INT_MAX, &pid) == 0 ? (int)pid : 0;
+}
+
+static void start_pod(struct fx *f, int pids[3])
+{
+    /* Through the exec shim, as faultline runs them: the command is in its
+     * cgroup before its first instruction, so a child it forks at once is
+     * too. */
+    ssize_t n = readlink("/proc/self/exe", f->self_exe, sizeof f->self_exe - 1);
+    assert_true(n > 0);
+    f->self_exe[n] = '\0';
+    f->run.self_exe = f->self_exe;
+    struct fl_service *s = add_svc(f, "pod", pod_cmd);
+    set_env(f, s, 0, "D", "${out}");
+    s->ready.kind = FL_READY_EXEC;
+    s->ready.argv = pod_ready;
+    s->ready.argc = 3;
+    create_and_start(f, 0);
+    pids[0] = inst(f, "pod", 0)->pid;
+    pids[1] = pid_in(f, "setsid");
+    pids[2] = pid_in(f, "daemon");
+    f->extra_pid = pids[2];
+    remember(f, pids[1]);
+    for (int i = 0; i < 3; i++)
+        if (pids[i] <= 0 || pid_dead(pids[i]))
+            fail_msg("process %d of the pod: pid %d, %s", i, pids[i],
+                     pids[i] > 0 ? "dead" : "unknown");
+    /* Neither escapee is in the main process's group any more. */
+    assert_true(getpgid(pids[1]) != pids[0] && getpgid(pids[2]) != pids[0]);
+}
+
+static int pod_stopped(struct fx *f)
+{
+    return inst(f, "pod", 0)->state == FL_INST_STOPPED && count_events(f, "pod.0", "killed") >= 1;
+}
+
+static void test_kill_takes_the_whole_pod(void **state)
+{
+    struct fx *f = *state;
+    int pids[3];
+    start_pod(f, pids);
+    assert_int_equal(fl_target_kill(f->t, inst(f, "pod", 0), NULL), 0);
+    assert_true(run_until(f, pod_stopped, 5000));
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 200 && !pid_dead(pids[i]); k++)
+            run_until(f, never, 5);
+        if (!pid_dead(pids[i]))
+            fail_msg("process %d of the pod (pid %d) survived the kill", i, pids[i]);
+    }
+    stop_target(f);
+}
+
+static void test_pause_freezes_the_whole_pod(void **state)
+{
+    struct fx *f = *state;
+    int pids[3];
+    start_pod(f, pids);
+    struct fl_instance *in = inst(f, "pod", 0);
+    assert_int_equal(fl_target_freeze(f->t, in, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 100 && !is_frozen(pids[i]); k++)
+            run_until(f, never, 10);
+        if (!is_frozen(pids[i]))
+            fail_msg("process %d of the pod (pid %d) is not frozen", i, pids[i]);
+    }
+    assert_int_equal(fl_target_thaw(f->t, in, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 100 && is_frozen(pids[i]); k++)
+            run_until(f, never, 10);
+        assert_false(is_frozen(pids[i]));
+    }
+    /* Stopping the pod ends every process of it, escapees included. */
+    stop_target(f);
+    for (int i = 0; i < 3; i++) {
+        for (int k = 0; k < 200 && !pid_dead(pids[i]); k++)
+            run_until(f, never, 5);
+        assert_true(pid_dead(pids[i]));
+    }
 }
 
 static void test_bindir_path(void **state)
@@ -888,8 +1045,13 @@ static void test_exec_shim(void **state)
     assert_int_equal(rc, 127);
 }
 
-/* A faultline that is SIGKILLed takes its services with it: a forked
- * child plays faultline, starts `sleep` through the shim, and dies. */
+/* A faultline that is SIGKILLed: a forked child plays faultline, with a
+ * journal, and starts a service that leaves its process group (setsid)
+ * and so escapes PDEATHSIG; then it dies. Its direct child dies with it;
+ * the escapee and the cgroup are what `recover` must clean up. */
+static const char *const escaping_cmd[] = {
+    "sh", "-c", "setsid sleep 61 & echo $! > \"$G\"; exec sleep 60", NULL};
+
 static void fake_faultline(const char *self_exe, const char *outdir, int wfd)
 {
     uv_loop_t loop;
@@ -897,10 +1059,15 @@ static void fake_faultline(const char *self_exe, const char *outdir, int wfd)
     struct fl_service svc;
     memset(&svc, 0, sizeof svc);
     svc.name = "orphan";
-    svc.command = sleep_cmd;
-    svc.ncommand = 2;
+    svc.command = escaping_cmd;
+    svc.ncommand = 3;
     svc.replicas = 1;
     svc.stop_grace_ms = 1000;
+    static char gpath[PATH_MAX];
+    snprintf(gpath, sizeof gpath, "%s/escapee", outdir);
+    struct fl_kv env = {"G", gpath, {0}};
+    svc.env = &env;
+    svc.nenv = 1;
     struct fl_scenario sc;
     memset(&sc, 0, sizeof sc);
     sc.services = &svc;
@@ -911,12 +1078,18 @@ static void fake_faultline(const char *self_exe, const char *outdir, int wfd)
     run.sc = &sc;
     run.outdir = outdir;
     run.self_exe = self_exe;
+    run.run_tag = "run-fake";
+    char state[PATH_MAX];
+    snprintf(state, sizeof state, "%s/state", outdir);
     struct fl_target *t;
-    if (fl_target_local.create(&t, &run, NULL) == 0 && t->type->start(t, NULL, NULL) == 0) {
-        for (int i = 0; i < 100; i++) {
+    if (fl_journal_open(&run.journal, state, "run-fake", "fake faultline", NULL) == 0 &&
+        fl_target_local.create(&t, &run, NULL) == 0 && t->type->start(t, NULL, NULL) == 0) {
+        for (int i = 0; i < 200; i++) {
             uv_run(&loop, UV_RUN_NOWAIT);
             struct fl_instance *in;
-            if (t->type->instances(t, "orphan", &in, 1) == 1 && in->pid > 0) {
+            char buf[32];
+            if (t->type->instances(t, "orphan", &in, 1) == 1 && in->pid > 0 &&
+                read_file(gpath, buf, sizeof buf) > 0 && strchr(buf, '\n')) {
                 int pid = in->pid;
                 if (write(wfd, &pid, sizeof pid) != (ssize_t)sizeof pid)
                     break;
@@ -928,6 +1101,13 @@ static void fake_faultline(const char *self_exe, const char *outdir, int wfd)
         }
     }
     _exit(1);
+}
+
+static void say_nothing(void *ud, const char *msg)
+{
+    (void)ud;
+    if (getenv("FL_TEST_VERBOSE"))
+        fprintf(stderr, "  recover: %s\n", msg);
 }
 
 static void test_no_orphans_after_sigkill(void **state)
@@ -951,15 +1131,61 @@ static void test_no_orphans_after_sigkill(void **state)
     close(fds[0]);
     if (r == (ssize_t)sizeof pid && pid > 0)
         remember(f, pid);
+    char path[PATH_MAX], buf[32];
+    snprintf(path, sizeof path, "%s/escapee", f->outdir);
+    long long esc = 0;
+    if (read_file(path, buf, sizeof buf) > 0) {
+        char *nl = strchr(buf, '\n');
+        if (nl)
+            *nl = '\0';
+        fl_parse_int(buf, 1, INT_MAX, &esc);
+    }
+    if (esc > 0)
+        f->extra_pid = (int)esc;
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     assert_int_equal(r, (ssize_t)sizeof pid);
-    assert_true(pid > 0);
+    assert_true(pid > 0 && esc > 0);
+    /* The direct child follows faultline (PDEATHSIG)... */
     for (int i = 0; i < 200 && !pid_dead(pid); i++) {
         struct timespec ms = {0, 5000000};
         nanosleep(&ms, NULL);
     }
     assert_true(pid_dead(pid));
+    /* ...the setsid escapee does not: only the journal knows about it. */
+    assert_false(pid_dead((int)esc));
+    char state_dir[PATH_MAX];
+    snprintf(state_dir, sizeof state_dir, "%s/state", f->outdir);
+    struct fl_recover_stats st = {0};
+    struct fl_error err = {0};
+    assert_int_equal(fl_recover_dir(state_dir, say_nothing, NULL, &st, &err), 0);
+    assert_int_equal(st.journals, 1);
+    assert_true(st.applied >= 2);   /* the instance's cgroup (or marker), the run's */
+    for (int i = 0; i < 200 && !pid_dead((int)esc); i++) {
+        struct timespec ms = {0, 5000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_true(pid_dead((int)esc));
+    /* Nothing left: no journal, no cgroup folder of the run. */
+    char jpath[2 * PATH_MAX];
+    snprintf(jpath, sizeof jpath, "%s/run-fake.journal", state_dir);
+    assert_int_equal(access(jpath, F_OK), -1);
+    char mnt[PATH_MAX], own[PATH_MAX], cg[3 * PATH_MAX];
+    if (fl_cgroup2_mount(mnt, sizeof mnt) == 0 && read_file("/proc/self/cgroup", own,
+                                                              sizeof own) > 0) {
+        char *p = strstr(own, "0::");
+        char *nl = p ? strchr(p, '\n') : NULL;
+        if (nl)
+            *nl = '\0';
+        snprintf(cg, sizeof cg, "%s%s%sfaultline/run-fake", mnt, p ? p + 3 : "",
+                 p && strcmp(p + 3, "/") == 0 ? "" : "/");
+        assert_int_equal(access(cg, F_OK), -1);
+    }
+    /* Idempotent: a second pass finds nothing to do. */
+    struct fl_recover_stats st2 = {0};
+    assert_int_equal(fl_recover_dir(state_dir, say_nothing, NULL, &st2, &err), 0);
+    assert_int_equal(st2.journals, 0);
+    assert_int_equal(st2.applied, 0);
 }
 
 int main(int argc, char **argv)
@@ -978,6 +1204,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_stop_kills_after_grace, setup, teardown),
         cmocka_unit_test_setup_teardown(test_terminate_and_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_kills_everything, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kill_takes_the_whole_pod, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pause_freezes_the_whole_pod, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bindir_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_shim, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_orphans_after_sigkill, setup, teardown),

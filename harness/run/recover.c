@@ -1,0 +1,293 @@
+/* recover.c - see recover.h. Synchronous and bounded: it runs before a
+ * run's loop exists, or after it ended. */
+#include "run/recover.h"
+#include "base/proc.h"
+#include "base/util.h"
+#include "core/journal.h"
+#include "targets/local/contain.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CGROUP_WAIT_MS 3000
+#define KILL_ROUNDS 200          /* x 5 ms: how long escapees may take to die */
+#define MARKED_MAX 4096
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {0, (long)ms * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int arg_int(const struct fl_journal_undo *u, const char *key, long long *out)
+{
+    const char *v = fl_journal_arg(u, key);
+    return v && fl_parse_int(v, 0, (long long)1 << 62, out) == 0 ? 0 : -EINVAL;
+}
+
+/* SIGKILL every process marked with prefix, until none is left. */
+static int kill_marked(const char *marker, char *why, size_t len)
+{
+    int *pids = malloc(MARKED_MAX * sizeof *pids);
+    if (!pids)
+        return -ENOMEM;
+    int n = 0;
+    for (int round = 0; round < KILL_ROUNDS; round++) {
+        n = fl_proc_find_marked(marker, 1, pids, MARKED_MAX);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++) {
+            kill(pids[i], SIGKILL);
+            fl_proc_reap_adopted(pids[i]);
+        }
+        sleep_ms(5);
+    }
+    free(pids);
+    if (n > 0) {
+        snprintf(why, len, "%d process%s marked %s still alive", n, n == 1 ? "" : "es", marker);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+static int undo_cgroup(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    const char *marker = fl_journal_arg(u, "marker");
+    if (!path || !path[0]) {
+        snprintf(why, len, "no path");
+        return -EINVAL;
+    }
+    int existed = access(path, F_OK) == 0;
+    int rc = fl_cgroup_destroy(path, CGROUP_WAIT_MS);
+    if (rc) {
+        snprintf(why, len, "cannot remove %s: %s", path, strerror(-rc));
+        return rc;
+    }
+    fl_cgroup_remove_parent(path);
+    rc = marker && marker[0] ? kill_marked(marker, why, len) : 0;
+    return rc ? rc : existed ? 0 : 1;
+}
+
+static int undo_kill_pid(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    long long pid, start;
+    if (arg_int(u, "pid", &pid) || arg_int(u, "start", &start) || pid <= 1) {
+        snprintf(why, len, "bad pid/start");
+        return -EINVAL;
+    }
+    if (!fl_proc_is((int)pid, (uint64_t)start))
+        return 1;   /* gone, or the pid now names another process */
+    kill(-(int)pid, SIGKILL);
+    kill((int)pid, SIGKILL);
+    for (int i = 0; i < KILL_ROUNDS && fl_proc_is((int)pid, (uint64_t)start); i++) {
+        fl_proc_reap_adopted((int)pid);
+        sleep_ms(5);
+    }
+    if (fl_proc_is((int)pid, (uint64_t)start)) {
+        snprintf(why, len, "pid %lld survives SIGKILL", pid);
+        return -EBUSY;
+    }
+    return 0;
+}
+
+static int undo_kill_marked(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *marker = fl_journal_arg(u, "marker");
+    if (!marker || !marker[0]) {
+        snprintf(why, len, "no marker");
+        return -EINVAL;
+    }
+    return kill_marked(marker, why, len);
+}
+
+static int undo_thaw(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    if (!path || !path[0])
+        return 0;
+    int rc = fl_cgroup_freeze(path, 0, 1000);
+    if (rc == -ENOENT)
+        return 1;   /* the cgroup is gone: nothing is frozen */
+    if (rc)
+        snprintf(why, len, "cannot thaw %s: %s", path, strerror(-rc));
+    return rc;
+}
+
+static int undo_cont(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    (void)why;
+    (void)len;
+    const char *path = fl_journal_arg(u, "path");
+    const char *marker = fl_journal_arg(u, "marker");
+    int pids[1024];
+    int n = 0;
+    if (path && path[0])
+        n = fl_cgroup_pids(path, pids, 1024);
+    else if (marker && marker[0])
+        n = fl_proc_find_marked(marker, 0, pids, 1024);
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGCONT);
+    return n > 0 ? 0 : 1;   /* nobody left to continue is fine too */
+}
+
+static int undo_redis_unpause(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *host = fl_journal_arg(u, "host");
+    long long port;
+    if (!host || arg_int(u, "port", &port) || port <= 0 || port > 65535) {
+        snprintf(why, len, "bad host/port");
+        return -EINVAL;
+    }
+    struct timeval tv = {1, 0};
+    redisContext *c = redisConnectWithTimeout(host, (int)port, tv);
+    if (!c || c->err) {
+        redisFree(c);
+        return 1;   /* nothing listens there any more: nothing is paused */
+    }
+    redisSetTimeout(c, tv);
+    redisReply *r = redisCommand(c, "CLIENT UNPAUSE");
+    int rc = 0;
+    if (!r) {
+        snprintf(why, len, "CLIENT UNPAUSE on %s:%lld: %s", host, port, c->errstr);
+        rc = -EIO;
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    return rc;
+}
+
+static const struct {
+    const char *kind;
+    int (*apply)(const struct fl_journal_undo *u, char *why, size_t len);
+    const char *verb;
+} kinds[] = {
+    {"cgroup", undo_cgroup, "killed and removed the cgroup of"},
+    {"kill.pid", undo_kill_pid, "killed the process of"},
+    {"kill.marked", undo_kill_marked, "killed every marked process of"},
+    {"thaw", undo_thaw, "thawed"},
+    {"cont", undo_cont, "continued (SIGCONT)"},
+    {"redis.unpause", undo_redis_unpause, "sent CLIENT UNPAUSE to"},
+};
+
+int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].kind, u->kind) == 0)
+            return kinds[i].apply(u, why, len);
+    snprintf(why, len, "unknown undo kind '%s' (written by a newer faultline?)", u->kind);
+    return FL_EINVAL;
+}
+
+static const char *verb_of(const char *kind)
+{
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].kind, kind) == 0)
+            return kinds[i].verb;
+    return kind;
+}
+
+static void sayf(fl_recover_say say, void *ud, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void sayf(fl_recover_say say, void *ud, const char *fmt, ...)
+{
+    if (!say)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    say(ud, msg);
+}
+
+int fl_recover_file(const char *path, int own, fl_recover_say say, void *ud,
+                    struct fl_recover_stats *st, struct fl_error *err)
+{
+    struct fl_journal_file f;
+    int rc = fl_journal_read(path, &f, err);
+    if (rc)
+        return rc;
+    size_t open = 0, failed = 0;
+    for (size_t i = 0; i < f.nundo; i++)
+        open += !f.undo[i].done;
+    if (!own && open)
+        sayf(say, ud, "run %s (pid %d, started %s: %s) ended without healing; undoing %zu "
+             "change%s", f.tag, f.pid, f.started, f.what, open, open == 1 ? "" : "s");
+    for (size_t k = f.nundo; k-- > 0;) {
+        const struct fl_journal_undo *u = &f.undo[k];
+        if (u->done)
+            continue;
+        char why[512] = "";
+        int r = fl_recover_apply(u, why, sizeof why);
+        if (r < 0) {
+            failed++;
+            sayf(say, ud, "  FAILED to undo %s %s%s%s%s: %s", u->kind, u->subject,
+                 u->cause[0] ? " (" : "", u->cause, u->cause[0] ? ")" : "",
+                 why[0] ? why : strerror(r < 0 && r > -4096 ? -r : EIO));
+        } else if (r == 0) {
+            sayf(say, ud, "  %s %s%s%s%s", verb_of(u->kind), u->subject, u->cause[0] ? " (" : "",
+                 u->cause, u->cause[0] ? ")" : "");
+        }
+        if (st)
+            r < 0 ? st->failed++ : st->applied++;
+    }
+    fl_journal_file_free(&f);
+    if (failed)
+        return fl_error_set(err, FL_EINJECT, "%zu change%s of %s could not be undone (journal "
+                            "kept: %s)", failed, failed == 1 ? "" : "s", path, path);
+    if (!own)
+        unlink(path);
+    return 0;
+}
+
+int fl_recover_dir(const char *dir, fl_recover_say say, void *ud, struct fl_recover_stats *st,
+                   struct fl_error *err)
+{
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (errno == ENOENT)
+            return 0;
+        return fl_error_set(err, FL_EIO, "cannot read the state folder %s: %s", dir,
+                            strerror(errno));
+    }
+    int rc = 0;
+    struct dirent *e;
+    size_t slen = strlen(FL_JOURNAL_SUFFIX);
+    while ((e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n <= slen || strcmp(e->d_name + n - slen, FL_JOURNAL_SUFFIX) != 0)
+            continue;
+        char path[4096];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        int fd = fl_journal_try_lock(path);
+        if (fd == -EWOULDBLOCK) {
+            if (st)
+                st->alive++;
+            sayf(say, ud, "%s: its run is still going: left alone", path);
+            continue;
+        }
+        if (fd < 0)
+            continue;   /* vanished meanwhile (its run ended) */
+        if (st)
+            st->journals++;
+        struct fl_error e2 = {0};
+        int r = fl_recover_file(path, 0, say, ud, st, &e2);
+        close(fd);
+        if (r && !rc)
+            rc = fl_error_set(err, r, "%s", e2.msg);
+    }
+    closedir(d);
+    return rc;
+}
