@@ -79,3 +79,49 @@ grep -q '"f":"heal"' "$TMP/lr/long-run/events.jsonl" || fail "Ctrl-C did not hea
 assert_no_leftovers "$TMP/lr/long-run/events.jsonl"
 assert_junit_valid "$TMP/lr.xml"
 pass "Ctrl-C heals, stops everything, exits 2"
+
+# Exit codes: a violation wins over an output that cannot be written; an
+# output folder that cannot be created is the harness's problem (2), never
+# an invalid scenario (65).
+run_fl run tests/data/cli/violated-fast.yaml --out "$TMP/vf" --junit /proc/no-such-dir/junit.xml
+[ $RC -eq 1 ] || { show_output; fail "violation + unwritable JUnit: exit $RC, expected 1"; }
+grep -q 'junit.xml' "$TMP/stderr" || { show_output; fail "the unwritable JUnit path is not reported"; }
+run_fl run tests/data/cli/violated-fast.yaml --out "$TMP/vf2" --events /proc/no-such-dir/e.jsonl
+[ $RC -eq 2 ] || { show_output; fail "unwritable --events: exit $RC, expected 2"; }
+run_fl run tests/data/cli/violated-fast.yaml --out /proc/no-such-dir/out
+[ $RC -eq 2 ] || { show_output; fail "unwritable --out: exit $RC, expected 2 (not 65)"; }
+grep -q 'cannot create the output folder' "$TMP/stderr" || { show_output; fail "--out error not explained"; }
+pass "exit codes: a violation wins, output problems are 2"
+
+# Interrupted twice: the first SIGINT heals and waits for a stop grace of
+# 40s that the service ignores; the second kills at once. The reports are
+# still complete (valid JUnit marked interrupted, events to the end) and
+# nothing is left.
+set +e
+"$FL" run tests/data/cli/stubborn.yaml --out "$TMP/sb" --junit "$TMP/sb.xml" >"$TMP/stdout" 2>"$TMP/stderr" &
+flpid=$!
+set -e
+ev="$TMP/sb/stubborn/events.jsonl"
+for _ in $(seq 1 150); do
+  grep -q '"type":"ok","source":"process.pause","f":"fault"' "$ev" 2>/dev/null && break
+  sleep 0.1
+done
+grep -q '"type":"ok","source":"process.pause","f":"fault"' "$ev" || { kill -9 $flpid; show_output; fail "stubborn: no pause"; }
+kill -INT $flpid
+for _ in $(seq 1 50); do grep -q '"f":"heal"' "$ev" && break; sleep 0.1; done
+sleep 0.5
+kill -0 $flpid 2>/dev/null || { show_output; fail "stubborn: the first Ctrl-C did not wait for the stop grace"; }
+t0=$(date +%s)
+kill -INT $flpid
+set +e
+wait $flpid
+RC=$?
+set -e
+[ $(( $(date +%s) - t0 )) -lt 30 ] || fail "the second Ctrl-C did not kill at once"
+[ $RC -eq 2 ] || { show_output; fail "double Ctrl-C: exit $RC, expected 2"; }
+assert_junit_valid "$TMP/sb.xml"
+grep -q 'interrupted by SIGINT' "$TMP/sb.xml" || fail "the JUnit does not say the run was interrupted"
+tail -n 1 "$ev" | grep -q '"f":"phase".*"value":"done"' || fail "the events file does not end with the done phase"
+assert_no_leftovers "$ev"
+! ls "$FAULTLINE_STATE_DIR"/*.journal >/dev/null 2>&1 || fail "a journal was left behind"
+pass "double Ctrl-C: kills at once, complete reports, nothing left"
