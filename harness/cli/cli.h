@@ -68,4 +68,8 @@ int fl_cmd_recover(int argc, char **argv);
  * not be undone. */
 int fl_cli_recover_state(const char *dir, int quiet, const char *why);
 
+/* Fork the guardian (guard.c) that heals the state folder once this
+ * process ends, however it ends. Returns 0 or -errno. */
+int fl_cli_start_guard(const char *state_dir);
+
 #endif

@@ -137,6 +137,9 @@ int fl_cmd_run(int argc, char **argv)
                 "it, then `faultline recover --state-dir %s`\n", prog, c.state_dir);
         output_error = 1;
     }
+    if (!bad && !output_error && fl_cli_start_guard(c.state_dir) != 0)
+        fprintf(stderr, "%s: warning: no guardian process (%s): if faultline is killed, run "
+                "`faultline recover`\n", prog, strerror(errno));
 
     size_t nres = 0;
     if (bad) {

@@ -7,6 +7,10 @@
 # and with the subreaper fallback.
 source "$(dirname "$0")/lib.sh"
 cd "$SRC"
+# The guardian would heal a crash at once: parts 2 and 3 need the crash's
+# leftovers to show that recover and the next run heal them. Part 4 turns
+# it back on.
+export FAULTLINE_GUARD=0
 
 pids_of() {   # the pids the pod's processes wrote into the run's folder
   local dir=$1 f
@@ -104,3 +108,21 @@ for mode in cgroup subreaper; do
   ! ls "$TMP/state-$mode"/*.journal >/dev/null 2>&1 || fail "$mode: a journal is left after a clean run"
   pass "$mode: the next run heals what a crashed run left, then runs"
 done
+
+# 4. With the guardian (the default), kill -9 of faultline alone leaves
+#    nothing: the guardian notices and heals at once.
+unset FAULTLINE_CONTAINMENT FAULTLINE_GUARD
+out="$TMP/guarded"
+mode=guarded
+crash
+for _ in $(seq 1 100); do
+  left=""
+  for pid in $crashed; do alive $pid && left="$left $pid"; done
+  [ -z "$left" ] && ! ls "$TMP/state-$mode"/*.journal >/dev/null 2>&1 && break
+  sleep 0.1
+done
+[ -z "$left" ] || fail "guardian: pids$left survived kill -9 of faultline"
+! ls "$TMP/state-$mode"/*.journal >/dev/null 2>&1 || fail "guardian: the journal is still there"
+grep -q "guard: faultline ended without healing; healed" "$TMP/crash.err" \
+  || { cat "$TMP/crash.err" >&2; fail "the guardian did not say what it healed"; }
+pass "guardian: kill -9 of faultline alone leaves no process, cgroup or journal"
