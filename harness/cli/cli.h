@@ -29,6 +29,7 @@ struct cli {
     uint64_t seed;
     int verbose;
     const char *state_dir;       /* --state-dir, else fl_state_dir_default */
+    uint64_t teardown_ms;        /* --teardown-timeout, 0: default */
     char state_buf[1024];
     const char *files[MAX_FILES];
     size_t nfiles;

@@ -34,6 +34,9 @@ static void usage_run(FILE *f)
             "                      crashed run is healed by `faultline recover` or by the\n"
             "                      next run (default: $FAULTLINE_STATE_DIR, else\n"
             "                      /run/faultline as root, else $XDG_RUNTIME_DIR/faultline)\n"
+            "  --teardown-timeout D  how long healing and stopping may take before every\n"
+            "                      process is killed at once (default: the longest\n"
+            "                      stop_grace + 30s)\n"
             "  -v, --verbose       show instance events and every counterexample\n"
             "  -q, --quiet         only the final verdicts\n"
             "  -h, --help          this help\n"
@@ -120,7 +123,7 @@ int fl_cmd_run(int argc, char **argv)
      * and never hide a violation found before them. */
     int output_error = 0;
     FILE *events = NULL;
-    if (!bad && fl_cli_mkdir_p(c.out)) {
+    if (fl_cli_mkdir_p(c.out) && !bad) {
         fprintf(stderr, "%s: cannot create the output folder %s: %s\n", prog, c.out,
                 strerror(errno));
         output_error = 1;
@@ -175,6 +178,7 @@ int fl_cmd_run(int argc, char **argv)
                 .outdir = outdir, .events = events, .has_seed = c.has_seed, .seed = c.seed,
                 .verbose = c.verbose, .self_exe = self[0] ? self : NULL, .bindir = bindir,
                 .log = log_line, .log_ud = &c.verbose, .state_dir = c.state_dir,
+                .teardown_timeout_ms = c.teardown_ms,
             };
             if (c.verbose >= 0)
                 fprintf(stderr, "== %s (%s)\n", sc[i]->name, c.files[i]);

@@ -93,12 +93,13 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"seed", required_argument, NULL, 's'},  {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
         {"state-dir", required_argument, NULL, 'S'},
+        {"teardown-timeout", required_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
-        if (!run && strchr("jeosvqS", ch)) {
+        if (!run && strchr("jeosvqST", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
@@ -106,6 +107,14 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         case 'j': c->junit = optarg; break;
         case 'e': c->events = optarg; break;
         case 'S': c->state_dir = optarg; break;
+        case 'T':
+            if (fl_parse_duration(optarg, &c->teardown_ms) || c->teardown_ms == 0 ||
+                c->teardown_ms > 24ULL * 3600 * 1000) {
+                fprintf(stderr, "%s: --teardown-timeout expects a duration like 30s (at most "
+                        "24h), got '%s'\n", prog, optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'o': c->out = optarg; break;
         case 'v': c->verbose++; break;
         case 'q': c->verbose = -1; break;

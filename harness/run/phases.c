@@ -251,7 +251,8 @@ void fl_rn_teardown(struct runner *rn)
     for (size_t i = 0; i < rn->run.sc->nservices; i++)
         if (rn->run.sc->services[i].stop_grace_ms > grace)
             grace = rn->run.sc->services[i].stop_grace_ms;
-    uv_timer_start(&rn->watchdog, on_watchdog, grace + 30000, 0);
+    uint64_t limit = rn->o->teardown_timeout_ms ? rn->o->teardown_timeout_ms : grace + 30000;
+    uv_timer_start(&rn->watchdog, on_watchdog, limit, 0);
     stop_target_when_healed(&rn->phase_timer);
 }
 

@@ -27,6 +27,9 @@ struct fl_runner_opts {
     /* Folder of the journals (journal.h); NULL: nothing is journaled
      * (tests that drive the runner without one). */
     const char *state_dir;
+    /* How long the teardown (heal, stop) may take before everything is
+     * killed at once; 0: the longest stop_grace + 30s. */
+    uint64_t teardown_timeout_ms;
 };
 
 /* Run sc and fill res (zeroed by the caller). Returns 0 when a result was
