@@ -10,7 +10,7 @@ enum { P_SERVICE, P_PICK };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "service whose instances are paused"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one | all | N | P%, drawn from the seed"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one, all, a count N or a percentage P%, drawn from the seed"},
 };
 
 struct paused {

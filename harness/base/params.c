@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Pick counts above this are surely typos; instance arrays hold 256. */
-#define PICK_MAX 100000
+/* A pick count can never exceed the instances a service has: services
+ * have at most 256 replicas (the target's and the injectors' instance
+ * arrays hold 256). */
+#define PICK_MAX 256
 
 const char *fl_ptype_expect(enum fl_ptype t)
 {
@@ -20,10 +22,11 @@ const char *fl_ptype_expect(enum fl_ptype t)
     case FL_PT_DURATION: return "duration like 250ms, 5s, 2m";
     case FL_PT_BOOL: return "boolean: true or false";
     case FL_PT_SIGNAL: return "signal like KILL, SIGTERM, 9";
-    case FL_PT_PICK: return "pick: one, all, a count like 2, or a percentage like 50%";
+    case FL_PT_PICK: return "pick: one, all, a count from 1 to 256 like 2, or a percentage like 50%";
     case FL_PT_SERVICE: return "service name";
     case FL_PT_WORKLOAD: return "workload name";
     case FL_PT_PROBE: return "probe name";
+    case FL_PT_ENUM: return "value from a fixed set";
     }
     return "value";
 }
@@ -41,8 +44,53 @@ const char *fl_ptype_name(enum fl_ptype t)
     case FL_PT_SERVICE: return "service";
     case FL_PT_WORKLOAD: return "workload";
     case FL_PT_PROBE: return "probe";
+    case FL_PT_ENUM: return "enum";
     }
     return "value";
+}
+
+size_t fl_choice_count(const char *const *choices)
+{
+    size_t n = 0;
+    while (choices && n < FL_MAX_CHOICES && choices[n])
+        n++;
+    return n;
+}
+
+int fl_choice_index(const char *const *choices, const char *s)
+{
+    size_t n = fl_choice_count(choices);
+    for (size_t i = 0; s && i < n; i++)
+        if (strcmp(choices[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+void fl_param_type_doc(const struct fl_param *p, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    if (p->type == FL_PT_DURATION && p->lo == 1 && !p->hi) {
+        snprintf(buf, len, "duration > 0");
+        return;
+    }
+    if ((p->type == FL_PT_STRING || p->type == FL_PT_STRINGS) && p->hi) {
+        snprintf(buf, len, "%s (at most %lld bytes)", fl_ptype_name(p->type), p->hi);
+        return;
+    }
+    if (p->type != FL_PT_ENUM) {
+        snprintf(buf, len, "%s", fl_ptype_name(p->type));
+        return;
+    }
+    size_t n = fl_choice_count(p->choices), used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s`%s`",
+                         i == 0 ? "" : i + 1 == n ? " or " : ", ", p->choices[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 int fl_parse_pick(const char *s, struct fl_pick *out)
@@ -126,8 +174,100 @@ int fl_param_value(enum fl_ptype t, const char *s, struct fl_pval *v)
         return fl_parse_signal(s, &v->sig);
     case FL_PT_PICK:
         return fl_parse_pick(s, &v->pick);
+    case FL_PT_ENUM:
+        return FL_EINVAL;   /* needs the table's choices: fl_param_parse_value */
     }
     return FL_EINVAL;
+}
+
+/* The range p accepts: the table's, or its type's default. */
+static void param_bounds(const struct fl_param *p, long long *lo, long long *hi)
+{
+    *lo = p->lo;
+    *hi = p->hi;
+    if (p->hi)
+        return;
+    switch (p->type) {
+    case FL_PT_INT:
+        *hi = FL_PARAM_INT_MAX;
+        break;
+    case FL_PT_DURATION:
+        *hi = (long long)FL_PARAM_DURATION_MAX_MS;
+        break;
+    default:
+        *hi = FL_PARAM_STRING_MAX;
+        break;
+    }
+}
+
+enum { V_OK, V_FORM, V_RANGE };
+
+/* Parse s as p's value: V_OK, V_FORM (not of the type's form, or not one
+ * of the choices) or V_RANGE (outside the bounds). */
+static int value_of(const struct fl_param *p, const char *s, struct fl_pval *v)
+{
+    if (!s)
+        return V_FORM;
+    if (p->type == FL_PT_ENUM) {
+        v->s = s;
+        int i = fl_choice_index(p->choices, s);
+        if (i < 0)
+            return V_FORM;
+        v->e = i;
+        return V_OK;
+    }
+    if (fl_param_value(p->type, s, v))
+        return V_FORM;
+    long long lo, hi;
+    param_bounds(p, &lo, &hi);
+    switch (p->type) {
+    case FL_PT_INT:
+        return v->i < lo || v->i > hi ? V_RANGE : V_OK;
+    case FL_PT_DURATION:
+        return v->ms < (uint64_t)lo || v->ms > (uint64_t)hi ? V_RANGE : V_OK;
+    case FL_PT_STRING:
+    case FL_PT_STRINGS: {
+        size_t len = strlen(s);
+        return len < (size_t)lo || len > (size_t)hi ? V_RANGE : V_OK;
+    }
+    default:
+        return V_OK;
+    }
+}
+
+int fl_param_parse_value(const struct fl_param *p, const char *s, struct fl_pval *v)
+{
+    return value_of(p, s, v) == V_OK ? 0 : FL_EINVAL;
+}
+
+/* What p's range accepts, for messages ("a duration above 0 and at most
+ * 24h"). */
+static void range_text(const struct fl_param *p, char *buf, size_t len)
+{
+    long long lo, hi;
+    param_bounds(p, &lo, &hi);
+    char a[32], b[32];
+    switch (p->type) {
+    case FL_PT_INT:
+        snprintf(buf, len, "an integer from %lld to %lld", lo, hi);
+        break;
+    case FL_PT_DURATION:
+        fl_format_duration((uint64_t)lo, a, sizeof a);
+        fl_format_duration((uint64_t)hi, b, sizeof b);
+        if (lo == 0)
+            snprintf(buf, len, "a duration of at most %s", b);
+        else if (lo == 1)
+            snprintf(buf, len, "a duration above 0 and at most %s", b);
+        else
+            snprintf(buf, len, "a duration from %s to %s", a, b);
+        break;
+    default:
+        if (lo > 0)
+            snprintf(buf, len, "from %lld to %lld characters", lo, hi);
+        else
+            snprintf(buf, len, "at most %lld characters", hi);
+        break;
+    }
 }
 
 size_t fl_edit_distance(const char *a, const char *b)
@@ -239,7 +379,42 @@ static int names_of(const struct pctx *c, enum fl_ptype t, const char *const **a
     return *arr != NULL;
 }
 
-static void check_name(struct pctx *c, const struct fl_param *p, const char *s, struct fl_pos pos)
+/* A value for a message: quoted, cut at 60 characters. */
+static void shown(char *buf, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 60)
+        snprintf(buf, len, "'%.60s...' (%zu characters)", s, n);
+    else
+        snprintf(buf, len, "'%s'", s);
+}
+
+/* Start a message about a given value: "name: ", or "name: '${x}' =
+ * 'value': " when the loader substituted vars (r->written). */
+static void lead(struct fl_buf *b, const struct fl_param *p, const struct fl_rawparam *r,
+                 const char *value)
+{
+    fl_buf_addf(b, "%s: ", p->name);
+    if (r && r->written) {
+        char w[128], v[128];
+        shown(w, sizeof w, r->written);
+        shown(v, sizeof v, value);
+        fl_buf_addf(b, "%s = %s: ", w, v);
+    }
+}
+
+/* End a message with "; got 'value'" unless lead() already showed it. */
+static void got(struct fl_buf *b, const struct fl_rawparam *r, const char *value)
+{
+    if (r && r->written)
+        return;
+    char v[128];
+    shown(v, sizeof v, value);
+    fl_buf_addf(b, "; got %s", v);
+}
+
+static void check_name(struct pctx *c, const struct fl_param *p, const struct fl_rawparam *r,
+                       const char *s, struct fl_pos pos)
 {
     const char *const *arr;
     size_t n;
@@ -251,7 +426,8 @@ static void check_name(struct pctx *c, const struct fl_param *p, const char *s, 
             return;
     struct fl_buf b;
     fl_buf_init(&b, 4096);
-    fl_buf_addf(&b, "%s: no %s named '%s' in this scenario; ", p->name, kind, s);
+    lead(&b, p, r, s);
+    fl_buf_addf(&b, "no %s named '%s' in this scenario; ", kind, s);
     if (n == 0) {
         fl_buf_addf(&b, "it declares no %ss", kind);
     } else {
@@ -265,15 +441,39 @@ static void check_name(struct pctx *c, const struct fl_param *p, const char *s, 
     fl_buf_free(&b);
 }
 
-static void wrong_type(struct pctx *c, const struct fl_param *p, const char *got, struct fl_pos pos)
+/* A value that did not parse (form V_FORM) or is out of range (V_RANGE);
+ * value NULL means "a list". */
+static void bad_value(struct pctx *c, const struct fl_param *p, const struct fl_rawparam *r,
+                      const char *value, int why, struct fl_pos pos)
 {
-    const char *e = fl_ptype_expect(p->type);
     struct fl_buf b;
     fl_buf_init(&b, 4096);
-    if (got)
-        fl_buf_addf(&b, "%s: expected %s %s; got '%s'", p->name, article(e), e, got);
-    else
-        fl_buf_addf(&b, "%s: expected %s %s; got a list", p->name, article(e), e);
+    lead(&b, p, value ? r : NULL, value ? value : "");
+    if (why == V_RANGE) {
+        char range[128];
+        range_text(p, range, sizeof range);
+        fl_buf_addf(&b, "expected %s", range);
+        got(&b, r, value);
+    } else if (p->type == FL_PT_ENUM) {
+        size_t n = fl_choice_count(p->choices);
+        fl_buf_adds(&b, "expected one of: ");
+        fl_join_names(&b, p->choices, n);
+        if (value) {
+            got(&b, r, value);
+            const char *sug = fl_suggest(value, p->choices, n);
+            if (sug)
+                fl_buf_addf(&b, "; did you mean '%s'?", sug);
+        } else {
+            fl_buf_adds(&b, "; got a list");
+        }
+    } else {
+        const char *e = fl_ptype_expect(p->type);
+        fl_buf_addf(&b, "expected %s %s", article(e), e);
+        if (value)
+            got(&b, r, value);
+        else
+            fl_buf_adds(&b, "; got a list");
+    }
     diag_at(c, pos, fl_buf_str(&b));
     fl_buf_free(&b);
 }
@@ -285,7 +485,7 @@ static void parse_given(struct pctx *c, const struct fl_param *p, const struct f
     v->pos = r->val_pos;
     if (r->is_list) {
         if (p->type != FL_PT_STRINGS) {
-            wrong_type(c, p, NULL, r->val_pos);
+            bad_value(c, p, r, NULL, V_FORM, r->val_pos);
             return;
         }
         if (r->nlist == 0) {
@@ -295,19 +495,27 @@ static void parse_given(struct pctx *c, const struct fl_param *p, const struct f
             diag_at(c, pos, msg);
             return;
         }
+        for (size_t i = 0; i < r->nlist; i++) {
+            int why = value_of(p, r->list[i], v);
+            if (why != V_OK) {
+                bad_value(c, p, NULL, r->list[i] ? r->list[i] : "", why, r->val_pos);
+                return;
+            }
+        }
         v->list = r->list;
         v->nlist = r->nlist;
         v->s = r->list[0];
         v->set = 1;
         return;
     }
-    if (fl_param_value(p->type, r->scalar, v)) {
-        wrong_type(c, p, r->scalar ? r->scalar : "", r->val_pos);
+    int why = value_of(p, r->scalar, v);
+    if (why != V_OK) {
+        bad_value(c, p, r, r->scalar ? r->scalar : "", why, r->val_pos);
         return;
     }
     if (p->type == FL_PT_STRINGS)
         v->list = &r->scalar;
-    check_name(c, p, r->scalar, r->val_pos);
+    check_name(c, p, r, r->scalar, r->val_pos);
     v->set = 1;
 }
 
@@ -317,18 +525,30 @@ static void apply_default(struct pctx *c, size_t k, struct fl_pos where, struct 
     v->pos = where;
     if (!p->def) {
         if (p->required) {
-            const char *e = fl_ptype_expect(p->type);
-            char msg[512];
-            snprintf(msg, sizeof msg, "missing required '%s' in %s; expected %s %s",
-                     p->name, c->what, article(e), e);
+            char e[512];
+            if (p->type == FL_PT_ENUM) {
+                struct fl_buf b;
+                fl_buf_init(&b, sizeof e);
+                fl_buf_adds(&b, "one of: ");
+                fl_join_names(&b, p->choices, fl_choice_count(p->choices));
+                snprintf(e, sizeof e, "%s", fl_buf_str(&b));
+                fl_buf_free(&b);
+            } else {
+                snprintf(e, sizeof e, "%s %s", article(fl_ptype_expect(p->type)),
+                         fl_ptype_expect(p->type));
+            }
+            char msg[768];
+            snprintf(msg, sizeof msg, "missing required '%s' in %s; expected %s", p->name,
+                     c->what, e);
             diag_at(c, where, msg);
         }
         return;
     }
     /* A table default that does not parse is a bug in the table, but it
      * must not crash a run: report it like a scenario error. */
-    if (fl_param_value(p->type, p->def, v)) {
-        wrong_type(c, p, p->def, where);
+    int why = value_of(p, p->def, v);
+    if (why != V_OK) {
+        bad_value(c, p, NULL, p->def, why, where);
         return;
     }
     if (p->type == FL_PT_STRINGS)

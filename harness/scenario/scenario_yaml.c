@@ -4,8 +4,10 @@
  * like the format they accept. */
 #include "scenario/scenario_internal.h"
 #include "base/params_parse.h"
+#include "base/template.h"
 #include "base/util.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -203,20 +205,170 @@ const char *fl_sc_tpl(struct fl_sc_loader *ld, const struct fl_sc_field *f, cons
     return s;
 }
 
-int fl_sc_duration(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
-                   uint64_t *out)
+/* ---- vars in typed values ---------------------------------------------- */
+
+struct subst {
+    struct fl_sc_loader *ld;
+    const char *missing;    /* the reference that is no var */
+    size_t missing_len;
+};
+
+static int subst_var(void *ud, const char *name, size_t len, struct fl_buf *out,
+                     struct fl_error *err)
+{
+    (void)err;
+    struct subst *x = ud;
+    for (size_t i = 0; i < x->ld->nvars; i++) {
+        const char *k = x->ld->vars[i].key;
+        if (strlen(k) == len && memcmp(k, name, len) == 0)
+            return fl_buf_adds(out, x->ld->vars[i].value) ? FL_ENOMEM : 0;
+    }
+    x->missing = name;
+    x->missing_len = len;
+    return FL_ENOTFOUND;
+}
+
+const char *fl_sc_subst_vars(struct fl_sc_loader *ld, const char *s, const char *key,
+                             struct fl_pos pos)
+{
+    if (!s || !strchr(s, '$'))
+        return s;
+    struct subst x = {ld, NULL, 0};
+    struct fl_buf b;
+    fl_buf_init(&b, 64 * 1024);
+    struct fl_error err = {0};
+    int rc = fl_template_expand(s, subst_var, &x, &b, &err);
+    const char *out = NULL;
+    if (rc == 0) {
+        out = fl_sc_strndup(ld, fl_buf_str(&b), b.len);
+    } else if (rc == FL_ENOTFOUND && x.missing) {
+        char nm[80];
+        snprintf(nm, sizeof nm, "%.*s", (int)(x.missing_len < 64 ? x.missing_len : 64),
+                 x.missing);
+        const char *names[FL_SC_MAX_VARS];
+        size_t nn = 0;
+        for (size_t i = 0; i < ld->nvars && nn < FL_SC_MAX_VARS; i++)
+            names[nn++] = ld->vars[i].key;
+        struct fl_buf l;
+        fl_buf_init(&l, 8192);
+        fl_join_names(&l, names, nn);
+        const char *sug = fl_suggest(nm, names, nn);
+        fl_sc_diag(ld, pos, "%s: '%s': ${%s} is not a var; a typed value is resolved when the "
+                   "file is loaded, where only vars are known (not services, ${port}, ${seed}, "
+                   "${out}, ${bindir} or captures); %s%s%s%s%s", key, s, nm,
+                   nn ? "vars: " : "the scenario declares no vars", fl_buf_str(&l),
+                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+        fl_buf_free(&l);
+    } else if (rc == FL_EINVAL) {
+        fl_sc_diag(ld, pos, "%s: malformed reference in '%s': expected ${name} with a name made "
+                   "of letters, digits, '_', '.', '-' (write $$ for a literal $)", key, s);
+    } else {
+        fl_sc_diag(ld, pos, "%s: '%s' is over 64 KiB once its vars are substituted", key, s);
+    }
+    fl_buf_free(&b);
+    return out;
+}
+
+const char *fl_sc_typed(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                        const char *expect, const char **written)
+{
+    *written = NULL;
+    const char *s = fl_sc_str(ld, f, key, expect);
+    if (!s || !strchr(s, '$'))
+        return s;
+    const char *r = fl_sc_subst_vars(ld, s, key, val_pos(ld, f));
+    if (r)
+        *written = s;
+    return r;
+}
+
+/* A value for a message: quoted, cut at 60 characters. */
+static void shown(char *buf, size_t len, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 60)
+        snprintf(buf, len, "'%.60s...' (%zu characters)", s, n);
+    else
+        snprintf(buf, len, "'%s'", s);
+}
+
+/* fl_sc_bad_value with a hint appended ("; did you mean 'x'?"). */
+static void bad_value_v(struct fl_sc_loader *ld, struct fl_pos pos, const char *key,
+                        const char *written, const char *value, const char *hint,
+                        const char *fmt, va_list ap)
+{
+    char what[512], v[128];
+    vsnprintf(what, sizeof what, fmt, ap);
+    shown(v, sizeof v, value);
+    if (written) {
+        char w[128];
+        shown(w, sizeof w, written);
+        fl_sc_diag(ld, pos, "%s: %s = %s: expected %s%s", key, w, v, what, hint);
+    } else {
+        fl_sc_diag(ld, pos, "%s: expected %s; got %s%s", key, what, v, hint);
+    }
+}
+
+void fl_sc_bad_value(struct fl_sc_loader *ld, struct fl_pos pos, const char *key,
+                     const char *written, const char *value, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bad_value_v(ld, pos, key, written, value, "", fmt, ap);
+    va_end(ap);
+}
+
+static void bad_value_hint(struct fl_sc_loader *ld, struct fl_pos pos, const char *key,
+                           const char *written, const char *value, const char *hint,
+                           const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+static void bad_value_hint(struct fl_sc_loader *ld, struct fl_pos pos, const char *key,
+                           const char *written, const char *value, const char *hint,
+                           const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bad_value_v(ld, pos, key, written, value, hint, fmt, ap);
+    va_end(ap);
+}
+
+/* ---- typed scalars ------------------------------------------------------ */
+
+int fl_sc_duration_min(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                       uint64_t min_ms, uint64_t *out)
 {
     static const char expect[] = "a duration like 250ms, 5s, 2m";
     if (!f->present)
         return 0;
-    const char *s = fl_sc_str(ld, f, key, expect);
+    const char *w;
+    const char *s = fl_sc_typed(ld, f, key, expect, &w);
     if (!s)
         return -1;
-    if (fl_parse_duration(s, out)) {
-        fl_sc_diag(ld, val_pos(ld, f), "%s: expected %s; got '%s'", key, expect, s);
+    uint64_t v;
+    if (fl_parse_duration(s, &v)) {
+        fl_sc_bad_value(ld, val_pos(ld, f), key, w, s, "%s", expect);
         return -1;
     }
+    if (v < min_ms || v > FL_SC_DURATION_MAX_MS) {
+        char lo[32], hi[32];
+        fl_format_duration(min_ms, lo, sizeof lo);
+        fl_format_duration(FL_SC_DURATION_MAX_MS, hi, sizeof hi);
+        if (min_ms == 0)
+            fl_sc_bad_value(ld, val_pos(ld, f), key, w, s, "a duration of at most %s", hi);
+        else if (min_ms == 1)
+            fl_sc_bad_value(ld, val_pos(ld, f), key, w, s, "a duration above 0 and at most %s",
+                            hi);
+        else
+            fl_sc_bad_value(ld, val_pos(ld, f), key, w, s, "a duration from %s to %s", lo, hi);
+        return -1;
+    }
+    *out = v;
     return 0;
+}
+
+int fl_sc_duration(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                   uint64_t *out)
+{
+    return fl_sc_duration_min(ld, f, key, 0, out);
 }
 
 int fl_sc_int(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
@@ -226,13 +378,62 @@ int fl_sc_int(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *
         return 0;
     char expect[96];
     snprintf(expect, sizeof expect, "an integer from %lld to %lld", lo, hi);
-    const char *s = fl_sc_str(ld, f, key, expect);
+    const char *w;
+    const char *s = fl_sc_typed(ld, f, key, expect, &w);
     if (!s)
         return -1;
     if (fl_parse_int(s, lo, hi, out)) {
-        fl_sc_diag(ld, val_pos(ld, f), "%s: expected %s; got '%s'", key, expect, s);
+        fl_sc_bad_value(ld, val_pos(ld, f), key, w, s, "%s", expect);
         return -1;
     }
+    return 0;
+}
+
+int fl_sc_choice(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                 const char *const *choices, int *out)
+{
+    if (!f->present)
+        return 0;
+    size_t n = fl_choice_count(choices);
+    struct fl_buf list;
+    fl_buf_init(&list, 1024);
+    fl_buf_adds(&list, "one of: ");
+    fl_join_names(&list, choices, n);
+    const char *w;
+    const char *s = fl_sc_typed(ld, f, key, fl_buf_str(&list), &w);
+    int i = s ? fl_choice_index(choices, s) : -1;
+    if (s && i < 0) {
+        const char *sug = fl_suggest(s, choices, n);
+        char hint[96] = "";
+        if (sug)
+            snprintf(hint, sizeof hint, "; did you mean '%s'?", sug);
+        bad_value_hint(ld, val_pos(ld, f), key, w, s, hint, "%s", fl_buf_str(&list));
+    }
+    fl_buf_free(&list);
+    if (i < 0)
+        return -1;
+    *out = i;
+    return 0;
+}
+
+int fl_sc_name_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *kind,
+                    const char *name)
+{
+    size_t n = strlen(name);
+    if (n <= FL_SC_NAME_MAX)
+        return 1;
+    fl_sc_diag(ld, pos, "%s name '%.24s...' is %zu characters long; at most %d (names go into "
+               "instance ids like NAME.12, file names and reports)", kind, name, n,
+               FL_SC_NAME_MAX);
+    return 0;
+}
+
+int fl_sc_count_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *section, int count,
+                     int max)
+{
+    if (count <= max)
+        return 1;
+    fl_sc_diag(ld, pos, "%s: %d items; at most %d", section, count, max);
     return 0;
 }
 
@@ -309,8 +510,12 @@ int fl_sc_status_list(struct fl_sc_loader *ld, const struct fl_sc_field *f,
         return -1;
     for (size_t i = 0; i < cnt; i++) {
         long long v;
-        if (fl_parse_int(l[i], 100, 599, &v)) {
-            fl_sc_diag(ld, val_pos(ld, f), "ok_status: expected %s; got '%s'", expect, l[i]);
+        const char *s = fl_sc_subst_vars(ld, l[i], "ok_status", val_pos(ld, f));
+        if (!s)
+            return -1;
+        if (fl_parse_int(s, 100, 599, &v)) {
+            fl_sc_bad_value(ld, val_pos(ld, f), "ok_status", s != l[i] ? l[i] : NULL, s, "%s",
+                            expect);
             return -1;
         }
         st[i] = (int)v;

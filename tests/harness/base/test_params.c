@@ -21,7 +21,7 @@ static const struct fl_param table[T_N] = {
     [T_SIGNAL] = {"signal", FL_PT_SIGNAL, 0, "TERM", "signal"},
     [T_WITHIN] = {"within", FL_PT_DURATION, 1, NULL, "time allowed"},
     [T_TAGS] = {"tags", FL_PT_STRINGS, 0, "x", "tags"},
-    [T_COUNT] = {"count", FL_PT_INT, 0, "3", "a count"},
+    [T_COUNT] = {"count", FL_PT_INT, 0, "3", "a count", .lo = -10, .hi = 10},
     [T_FLAG] = {"flag", FL_PT_BOOL, 0, "false", "a flag"},
     [T_WORKLOAD] = {"workload", FL_PT_WORKLOAD, 0, NULL, "a workload"},
 };
@@ -197,7 +197,7 @@ static void test_parse_too_many_params(void **state)
     (void)state;
     struct fl_param big[FL_MAX_PARAMS + 1];
     for (size_t i = 0; i < FL_MAX_PARAMS + 1; i++)
-        big[i] = (struct fl_param){"p", FL_PT_STRING, 0, NULL, ""};
+        big[i] = (struct fl_param){.name = "p", .type = FL_PT_STRING, .help = ""};
     struct fl_args args;
     struct fl_diag d = {0};
     assert_int_equal(fl_params_parse(big, FL_MAX_PARAMS + 1, NULL, 0, "t", where, NULL, &args, &d),
@@ -273,8 +273,8 @@ static void test_args_by_hand(void **state)
 {
     (void)state;
     static const struct fl_param table[] = {
-        {"probe", FL_PT_PROBE, 1, NULL, "a probe"},
-        {"within", FL_PT_DURATION, 1, NULL, "a duration"},
+        [0] = {"probe", FL_PT_PROBE, 1, NULL, "a probe"},
+        [1] = {"within", FL_PT_DURATION, 1, NULL, "a duration"},
     };
     struct fl_args a;
     fl_args_init(&a, table, 2);

@@ -403,7 +403,7 @@ static void test_structure(void **state)
     EXPECT_DIAG(&d, path, 3, 3, "missing required key 'command' in service 'api'");
     EXPECT_DIAG(&d, path, 4, 15, "replicas: expected an integer from 1", "got '0'");
     EXPECT_DIAG(&d, path, 5, 14, "expected exactly one check of tcp");
-    EXPECT_DIAG(&d, path, 6, 14, "restart: expected one of always, on-failure, never",
+    EXPECT_DIAG(&d, path, 6, 14, "restart: expected one of: always, on-failure, never",
                 "got 'sometimes'");
     EXPECT_DIAG(&d, path, 9, 11, "rate: expected a rate like 10/s", "got 'fast'");
     EXPECT_DIAG(&d, path, 10, 22, "url: expected a URL", "got 'ftp://x'");
