@@ -228,6 +228,49 @@ static int subst_var(void *ud, const char *name, size_t len, struct fl_buf *out,
     return FL_ENOTFOUND;
 }
 
+/* What a reference that is no var would mean at run time, for the
+ * message: a builtin, a service's address, or nothing at all. */
+static const char *run_time_meaning(struct fl_sc_loader *ld, const char *name, size_t len)
+{
+    static const char *const builtins[] = {"seed", "out", "bindir", "port", "replica"};
+    for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strlen(builtins[i]) == len && memcmp(builtins[i], name, len) == 0)
+            return "a builtin";
+    const char *dot = memchr(name, '.', len);
+    size_t sl = dot ? (size_t)(dot - name) : len;
+    for (size_t i = 0; i < ld->nservices; i++)
+        if (strlen(ld->services[i].name) == sl && memcmp(ld->services[i].name, name, sl) == 0)
+            return "a service's address";
+    return NULL;
+}
+
+static void not_a_var(struct fl_sc_loader *ld, const char *s, const char *key, struct fl_pos pos,
+                      const char *name, size_t len)
+{
+    char nm[80];
+    snprintf(nm, sizeof nm, "%.*s", (int)(len < 64 ? len : 64), name);
+    const char *names[FL_SC_MAX_VARS];
+    size_t nn = 0;
+    for (size_t i = 0; i < ld->nvars && nn < FL_SC_MAX_VARS; i++)
+        names[nn++] = ld->vars[i].key;
+    struct fl_buf l;
+    fl_buf_init(&l, 8192);
+    fl_join_names(&l, names, nn);
+    const char *sug = fl_suggest(nm, names, nn);
+    const char *rt = run_time_meaning(ld, name, len);
+    char what[320];
+    if (rt)
+        snprintf(what, sizeof what, "${%s} is %s, only known at run time; a typed value is "
+                 "resolved when the file is loaded, from literals and vars", nm, rt);
+    else
+        snprintf(what, sizeof what, "${%s} is not a var (a typed value is resolved when the "
+                 "file is loaded, from literals and vars)", nm);
+    fl_sc_diag(ld, pos, "%s: '%s': %s; %s%s%s%s%s", key, s, what,
+               nn ? "vars: " : "the scenario declares no vars", fl_buf_str(&l),
+               sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
+    fl_buf_free(&l);
+}
+
 const char *fl_sc_subst_vars(struct fl_sc_loader *ld, const char *s, const char *key,
                              struct fl_pos pos)
 {
@@ -242,23 +285,7 @@ const char *fl_sc_subst_vars(struct fl_sc_loader *ld, const char *s, const char 
     if (rc == 0) {
         out = fl_sc_strndup(ld, fl_buf_str(&b), b.len);
     } else if (rc == FL_ENOTFOUND && x.missing) {
-        char nm[80];
-        snprintf(nm, sizeof nm, "%.*s", (int)(x.missing_len < 64 ? x.missing_len : 64),
-                 x.missing);
-        const char *names[FL_SC_MAX_VARS];
-        size_t nn = 0;
-        for (size_t i = 0; i < ld->nvars && nn < FL_SC_MAX_VARS; i++)
-            names[nn++] = ld->vars[i].key;
-        struct fl_buf l;
-        fl_buf_init(&l, 8192);
-        fl_join_names(&l, names, nn);
-        const char *sug = fl_suggest(nm, names, nn);
-        fl_sc_diag(ld, pos, "%s: '%s': ${%s} is not a var; a typed value is resolved when the "
-                   "file is loaded, where only vars are known (not services, ${port}, ${seed}, "
-                   "${out}, ${bindir} or captures); %s%s%s%s%s", key, s, nm,
-                   nn ? "vars: " : "the scenario declares no vars", fl_buf_str(&l),
-                   sug ? "; did you mean '" : "", sug ? sug : "", sug ? "'?" : "");
-        fl_buf_free(&l);
+        not_a_var(ld, s, key, pos, x.missing, x.missing_len);
     } else if (rc == FL_EINVAL) {
         fl_sc_diag(ld, pos, "%s: malformed reference in '%s': expected ${name} with a name made "
                    "of letters, digits, '_', '.', '-' (write $$ for a literal $)", key, s);
