@@ -1,6 +1,7 @@
 /* scenario_internal.h - shared by the scenario loader's files
- * (scenario.c, scenario_yaml.c, scenario_services.c, scenario_workload.c,
- * scenario_faults.c, scenario_refs.c). Not a public contract.
+ * (scenario.c, scenario_yaml.c, scenario_typed.c, scenario_services.c,
+ * scenario_workload.c, scenario_faults.c, scenario_refs.c). Not a public
+ * contract.
  *
  * The loader walks the libfyaml document once, section by section, and
  * fills mutable arrays that become the model's const arrays. Every string
@@ -156,6 +157,7 @@ const char *fl_sc_tpl(struct fl_sc_loader *ld, const struct fl_sc_field *f, cons
                       const char *expect, enum fl_sc_scope scope, size_t owner);
 void fl_sc_add_tpl(struct fl_sc_loader *ld, const char *s, struct fl_sc_spos at,
                    enum fl_sc_scope scope, size_t owner);
+/* Typed values and limits (scenario_typed.c). */
 /* The scalar of a typed key (a duration, a number, a choice) with its
  * ${var} references substituted: typed values are resolved at load time,
  * where only vars (with their --var overrides) are known. NULL after a
@@ -197,6 +199,7 @@ int fl_sc_name_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *kind
  * else 1. */
 int fl_sc_count_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *section, int count,
                      int max);
+/* More YAML helpers (scenario_yaml.c). */
 /* A sequence of scalars as a NULL-terminated arena array (templates of
  * scope/owner when tpl is set). A single scalar is accepted when
  * allow_scalar. Returns the array or NULL after a diagnostic; empty lists
