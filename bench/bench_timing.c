@@ -251,7 +251,9 @@ int main(int argc, char **argv)
                (st.p99 > 0.1 ? st.p99 : 0.1) / b99, st.issued, st.skipped);
     }
 out:
+    rm_dir_files(out);
     rmdir(out);
+    rm_dir_files(tmp);   /* scenario.yaml */
     rmdir(tmp);
     return rc;
 }
