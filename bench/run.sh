@@ -1,11 +1,14 @@
 #!/bin/bash
 # bench/run.sh - faultline's HTTP client (bench_http) against wrk, on the
-# same static server, with the same connection counts.
+# same static server, with the same connection counts; then how late
+# faults fire while a workload runs at high rates (bench_timing).
 #
 # usage: bench/run.sh [BUILD_DIR=build]
-# Builds nothing: BUILD_DIR must hold static_server and bench_http.
-# Prints both rates and "ratio faultline/wrk = 0.xx" for each connection
-# count. Bounded: about 25 s; the server is stopped by PID on every exit.
+# Builds nothing: BUILD_DIR must hold static_server, bench_http and
+# bench_timing. Prints both rates and "ratio faultline/wrk = 0.xx" for each
+# connection count, then bench_timing's p50/p99 fault lateness per rate and
+# its ratio to a baseline without workload. Bounded: about 40 s; the server
+# is stopped by PID on every exit (bench_timing's runner stops its own).
 set -euo pipefail
 
 BUILD=${1:-build}
@@ -15,7 +18,9 @@ SERVER="$BUILD/static_server"
 BENCH="$BUILD/bench_http"
 WRK=${WRK:-/usr/bin/wrk}
 
-for exe in "$SERVER" "$BENCH" "$WRK"; do
+TIMING="$BUILD/bench_timing"
+
+for exe in "$SERVER" "$BENCH" "$TIMING" "$WRK"; do
     if [ ! -x "$exe" ]; then
         echo "run.sh: $exe not found (build the bench targets first)" >&2
         exit 2
@@ -77,3 +82,8 @@ for c in $CONNS; do
     printf 'connections %-4s wrk %10.0f req/s   faultline %10.0f req/s\n' "$c" "$wrk_rate" "$fl_rate"
     awk -v a="$fl_rate" -v b="$wrk_rate" 'BEGIN { printf "ratio faultline/wrk = %.2f\n", a / b }'
 done
+
+# Fault timing: its own runs (the runner starts static_server itself).
+cleanup
+SERVER_PID=
+timeout 120 "$TIMING" 2

@@ -17,7 +17,7 @@ enum { P_SERVICE, P_PICK, P_SIGNAL };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "service whose instances are killed"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one | all | N | P%, drawn from the seed"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one, all, a count N or a percentage P%, drawn from the seed"},
     [P_SIGNAL] = {"signal", FL_PT_SIGNAL, 0, "KILL", "KILL kills the whole instance (its cgroup); another signal goes to every process of it"},
 };
 

@@ -13,11 +13,13 @@
 #include <string.h>
 
 enum { P_SERVICE, P_PICK, P_METHOD };
+enum { METHOD_FREEZE, METHOD_STOP };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "service whose instances are paused"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one | all | N | P%, drawn from the seed"},
-    [P_METHOD] = {"method", FL_PT_STRING, 0, "freeze", "freeze: cgroup freezer (invisible to the process); stop: SIGSTOP / SIGCONT to every process"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one, all, a count N or a percentage P%, drawn from the seed"},
+    [P_METHOD] = {"method", FL_PT_ENUM, 0, "freeze", "freeze: cgroup freezer (invisible to the process); stop: SIGSTOP / SIGCONT to every process",
+                  .choices = (const char *const[]){[METHOD_FREEZE] = "freeze", [METHOD_STOP] = "stop", NULL}},
 };
 
 struct paused {
@@ -34,14 +36,11 @@ static int not_paused(const struct fl_instance *in)
 
 static int inject(struct fl_fault_run *fr, struct fl_error *err)
 {
-    const char *method = fr->fault->args.v[P_METHOD].s;
-    if (strcmp(method, "freeze") != 0 && strcmp(method, "stop") != 0)
-        return fl_error_set(err, FL_EINVAL, "method: expected freeze or stop; got '%s'", method);
     struct paused *p = calloc(1, sizeof *p);
     if (!p)
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     fr->state = p;
-    p->stop = strcmp(method, "stop") == 0;
+    p->stop = fr->fault->args.v[P_METHOD].e == METHOD_STOP;
     size_t n = fl_inj_pick(fr, P_SERVICE, P_PICK, not_paused, p->in, err);
     if (n == 0)
         return FL_EINJECT;

@@ -9,7 +9,7 @@ enum { P_SERVICE, P_PICK, P_GRACE };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "service whose instances are terminated"},
-    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one | all | N | P%, drawn from the seed"},
+    [P_PICK] = {"pick", FL_PT_PICK, 0, "one", "which instances: one, all, a count N or a percentage P%, drawn from the seed"},
     [P_GRACE] = {"grace", FL_PT_DURATION, 0, "5s", "time between SIGTERM and killing the whole instance"},
 };
 

@@ -37,11 +37,16 @@ int fl_redis_pick(struct fl_fault_run *fr, const char *service, enum fl_redis_ro
                   const struct fl_pick *pick, fl_rpick_cb cb, struct fl_error *err);
 
 /* The first three parameters of every injector that acts on Redis
- * instances by role (indexes 0, 1, 2). */
+ * instances by role (indexes 0, 1, 2). The role's choices are in the order
+ * of enum fl_redis_role; the loader refuses any other value. */
 #define FL_REDIS_ROLE_PARAMS                                                              \
-    {"service", FL_PT_SERVICE, 1, NULL, "the Redis service"},                             \
-    {"role", FL_PT_STRING, 0, "primary", "primary | replica | any (asked with ROLE)"},   \
-    {"pick", FL_PT_PICK, 0, "one", "which of the matching instances: one | all | N | P%"}
+    [0] = {.name = "service", .type = FL_PT_SERVICE, .required = 1,                     \
+           .help = "the Redis service"},                                                  \
+    [1] = {.name = "role", .type = FL_PT_ENUM, .def = "primary",                         \
+           .help = "which instances, as ROLE reports them (any: primaries and replicas)", \
+           .choices = (const char *const[]){"primary", "replica", "any", NULL}},         \
+    [2] = {.name = "pick", .type = FL_PT_PICK, .def = "one",                             \
+           .help = "which of the matching instances: one, all, a count N or a percentage P%"}
 
 /* The start of such an injector: parse the role, give fr->state a zeroed
  * state_size block, and pick (cb gets the instances). Returns FL_PENDING,

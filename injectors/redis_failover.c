@@ -17,15 +17,21 @@
 #include <string.h>
 
 enum { P_SERVICE, P_SENTINELS, P_MASTER, P_MODE, P_TIMEOUT, P_RESTART_AFTER };
+enum { MODE_SENTINEL, MODE_KILL };
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis data service (primary and replicas)"},
     [P_SENTINELS] = {"sentinels", FL_PT_SERVICE, 0, NULL,
                      "the sentinel service (default: SERVICE-sentinel, as the redis: shorthand names it)"},
-    [P_MASTER] = {"master", FL_PT_STRING, 0, "mymaster", "the master name the sentinels monitor"},
-    [P_MODE] = {"mode", FL_PT_STRING, 0, "sentinel",
-                "sentinel: SENTINEL FAILOVER; kill: SIGKILL the primary and wait for the election"},
-    [P_TIMEOUT] = {"timeout", FL_PT_DURATION, 0, "30s", "how long to wait for a new primary"},
+    /* At most 100 bytes: the sentinel query keeps it in a char[128]. */
+    [P_MASTER] = {"master", FL_PT_STRING, 0, "mymaster", "the master name the sentinels monitor",
+                  .lo = 1, .hi = 100},
+    [P_MODE] = {"mode", FL_PT_ENUM, 0, "sentinel",
+                "sentinel: SENTINEL FAILOVER; kill: SIGKILL the primary and wait for the election",
+                .choices = (const char *const[]){[MODE_SENTINEL] = "sentinel",
+                                                 [MODE_KILL] = "kill", NULL}},
+    [P_TIMEOUT] = {"timeout", FL_PT_DURATION, 0, "30s", "how long to wait for a new primary",
+                   .lo = 1},
     [P_RESTART_AFTER] = {"restart_after", FL_PT_DURATION, 0, "0s",
                          "mode kill: start the old primary again this long after the promotion "
                          "(it rejoins as a replica); 0s: at the final heal"},
@@ -209,13 +215,7 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
         snprintf(fo->sentinels, sizeof fo->sentinels, "%s", a->v[P_SENTINELS].s);
     else
         snprintf(fo->sentinels, sizeof fo->sentinels, "%.100s-sentinel", a->v[P_SERVICE].s);
-    const char *mode = a->v[P_MODE].s;
-    if (strcmp(mode, "kill") == 0) {
-        fo->kill = 1;
-    } else if (strcmp(mode, "sentinel") != 0) {
-        free(fo);
-        return fl_error_set(err, FL_EINVAL, "mode: expected sentinel or kill; got '%s'", mode);
-    }
+    fo->kill = a->v[P_MODE].e == MODE_KILL;   /* an enum: the loader accepted only these */
     uv_timer_init(fr->run->loop, &fo->timer);
     fo->timer.data = fo;
     fr->state = fo;

@@ -12,10 +12,12 @@
 #include <string.h>
 
 enum { P_SERVICE, P_ROLE, P_PICK, P_MODE };
+enum { MODE_STOP, MODE_CLIENT };
 
 static const struct fl_param params[] = {
     FL_REDIS_ROLE_PARAMS,
-    [P_MODE] = {"mode", FL_PT_STRING, 0, "stop", "stop: SIGSTOP/SIGCONT; client: CLIENT PAUSE WRITE (writes held, reads answered), CLIENT UNPAUSE on heal"},
+    [P_MODE] = {"mode", FL_PT_ENUM, 0, "stop", "stop: SIGSTOP/SIGCONT; client: CLIENT PAUSE WRITE (writes held, reads answered), CLIENT UNPAUSE on heal",
+                .choices = (const char *const[]){[MODE_STOP] = "stop", [MODE_CLIENT] = "client", NULL}},
 };
 
 struct paused {
@@ -93,7 +95,7 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
         fl_fault_done(fr, FL_EINJECT, why);
         return;
     }
-    p->client = strcmp(fr->fault->args.v[P_MODE].s, "client") == 0;
+    p->client = fr->fault->args.v[P_MODE].e == MODE_CLIENT;
     for (size_t i = 0; i < n; i++) {
         p->in[i] = in[i];
         p->pid[i] = in[i]->pid;
@@ -120,11 +122,9 @@ static void on_pick(struct fl_fault_run *fr, struct fl_instance **in, size_t n, 
 
 static int inject(struct fl_fault_run *fr, struct fl_error *err)
 {
-    const char *mode = fr->fault->args.v[P_MODE].s;
-    if (strcmp(mode, "stop") != 0 && strcmp(mode, "client") != 0)
-        return fl_error_set(err, FL_EINVAL, "mode: expected stop or client; got '%s'", mode);
-    /* on_pick reads the mode from the arguments: the pick may answer
-     * before the state could be filled in here. */
+    /* on_pick reads the mode from the arguments (an enum: the loader
+     * accepted only stop or client): the pick may answer before the state
+     * could be filled in here. */
     return fl_redis_pick_start(fr, sizeof(struct paused), on_pick, err);
 }
 

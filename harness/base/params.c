@@ -1,5 +1,6 @@
-/* params.c - parameter tables: value parsing, messages, and the table-driven
- * parse of a fault's or an invariant's mapping (params_parse.h). */
+/* params.c - parameter tables: type names, values, picks, choices, typo
+ * suggestions, arguments built by hand. The table-driven parse of a
+ * mapping is in params_parse.c. */
 #include "base/params.h"
 #include "base/params_parse.h"
 #include "base/diag.h"
@@ -8,8 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Pick counts above this are surely typos; instance arrays hold 256. */
-#define PICK_MAX 100000
+/* A pick count can never exceed the instances a service has: services
+ * have at most 256 replicas (the target's and the injectors' instance
+ * arrays hold 256). */
+#define PICK_MAX 256
 
 const char *fl_ptype_expect(enum fl_ptype t)
 {
@@ -20,10 +23,11 @@ const char *fl_ptype_expect(enum fl_ptype t)
     case FL_PT_DURATION: return "duration like 250ms, 5s, 2m";
     case FL_PT_BOOL: return "boolean: true or false";
     case FL_PT_SIGNAL: return "signal like KILL, SIGTERM, 9";
-    case FL_PT_PICK: return "pick: one, all, a count like 2, or a percentage like 50%";
+    case FL_PT_PICK: return "pick: one, all, a count from 1 to 256 like 2, or a percentage like 50%";
     case FL_PT_SERVICE: return "service name";
     case FL_PT_WORKLOAD: return "workload name";
     case FL_PT_PROBE: return "probe name";
+    case FL_PT_ENUM: return "value from a fixed set";
     }
     return "value";
 }
@@ -41,8 +45,53 @@ const char *fl_ptype_name(enum fl_ptype t)
     case FL_PT_SERVICE: return "service";
     case FL_PT_WORKLOAD: return "workload";
     case FL_PT_PROBE: return "probe";
+    case FL_PT_ENUM: return "enum";
     }
     return "value";
+}
+
+size_t fl_choice_count(const char *const *choices)
+{
+    size_t n = 0;
+    while (choices && n < FL_MAX_CHOICES && choices[n])
+        n++;
+    return n;
+}
+
+int fl_choice_index(const char *const *choices, const char *s)
+{
+    size_t n = fl_choice_count(choices);
+    for (size_t i = 0; s && i < n; i++)
+        if (strcmp(choices[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+void fl_param_type_doc(const struct fl_param *p, char *buf, size_t len)
+{
+    if (!len)
+        return;
+    if (p->type == FL_PT_DURATION && p->lo == 1 && !p->hi) {
+        snprintf(buf, len, "duration > 0");
+        return;
+    }
+    if ((p->type == FL_PT_STRING || p->type == FL_PT_STRINGS) && p->hi) {
+        snprintf(buf, len, "%s (at most %lld bytes)", fl_ptype_name(p->type), p->hi);
+        return;
+    }
+    if (p->type != FL_PT_ENUM) {
+        snprintf(buf, len, "%s", fl_ptype_name(p->type));
+        return;
+    }
+    size_t n = fl_choice_count(p->choices), used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && used < len; i++) {
+        int w = snprintf(buf + used, len - used, "%s`%s`",
+                         i == 0 ? "" : i + 1 == n ? " or " : ", ", p->choices[i]);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
 }
 
 int fl_parse_pick(const char *s, struct fl_pick *out)
@@ -126,6 +175,8 @@ int fl_param_value(enum fl_ptype t, const char *s, struct fl_pval *v)
         return fl_parse_signal(s, &v->sig);
     case FL_PT_PICK:
         return fl_parse_pick(s, &v->pick);
+    case FL_PT_ENUM:
+        return FL_EINVAL;   /* needs the table's choices: fl_param_parse_value */
     }
     return FL_EINVAL;
 }
@@ -176,201 +227,6 @@ int fl_join_names(struct fl_buf *b, const char *const *cands, size_t n)
         if (fl_buf_addf(b, "%s%s", i ? ", " : "", cands[i]))
             return FL_ENOMEM;
     return 0;
-}
-
-/* "a" or "an" before a type's human form, for readable messages. */
-static const char *article(const char *s)
-{
-    return s[0] && strchr("aeiou", s[0]) ? "an" : "a";
-}
-
-struct pctx {
-    const struct fl_param *params;
-    size_t n;
-    const char *what;
-    const struct fl_params_names *names;
-    struct fl_diag *diag;
-    int bad;      /* diagnostics added */
-    int nomem;
-};
-
-static void diag_at(struct pctx *c, struct fl_pos p, const char *msg)
-{
-    if (fl_diag_add(c->diag, p.file, p.line, p.col, "%s", msg))
-        c->nomem = 1;
-    c->bad = 1;
-}
-
-static void unknown_key(struct pctx *c, const struct fl_rawparam *r)
-{
-    const char *cands[FL_MAX_PARAMS];
-    for (size_t i = 0; i < c->n; i++)
-        cands[i] = c->params[i].name;
-    struct fl_buf b;
-    fl_buf_init(&b, 4096);
-    fl_buf_addf(&b, "unknown key '%s' in %s; expected one of: ", r->key, c->what);
-    fl_join_names(&b, cands, c->n);
-    const char *sug = fl_suggest(r->key, cands, c->n);
-    if (sug)
-        fl_buf_addf(&b, "; did you mean '%s'?", sug);
-    diag_at(c, r->key_pos, fl_buf_str(&b));
-    fl_buf_free(&b);
-}
-
-/* The scenario's names of the kind t, or 0 when unknown (no check). */
-static int names_of(const struct pctx *c, enum fl_ptype t, const char *const **arr, size_t *n,
-                    const char **kind)
-{
-    if (!c->names)
-        return 0;
-    switch (t) {
-    case FL_PT_SERVICE:
-        *arr = c->names->services, *n = c->names->nservices, *kind = "service";
-        break;
-    case FL_PT_WORKLOAD:
-        *arr = c->names->workloads, *n = c->names->nworkloads, *kind = "workload";
-        break;
-    case FL_PT_PROBE:
-        *arr = c->names->probes, *n = c->names->nprobes, *kind = "probe";
-        break;
-    default:
-        return 0;
-    }
-    return *arr != NULL;
-}
-
-static void check_name(struct pctx *c, const struct fl_param *p, const char *s, struct fl_pos pos)
-{
-    const char *const *arr;
-    size_t n;
-    const char *kind;
-    if (!names_of(c, p->type, &arr, &n, &kind))
-        return;
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(arr[i], s) == 0)
-            return;
-    struct fl_buf b;
-    fl_buf_init(&b, 4096);
-    fl_buf_addf(&b, "%s: no %s named '%s' in this scenario; ", p->name, kind, s);
-    if (n == 0) {
-        fl_buf_addf(&b, "it declares no %ss", kind);
-    } else {
-        fl_buf_addf(&b, "expected one of: ");
-        fl_join_names(&b, arr, n);
-        const char *sug = fl_suggest(s, arr, n);
-        if (sug)
-            fl_buf_addf(&b, "; did you mean '%s'?", sug);
-    }
-    diag_at(c, pos, fl_buf_str(&b));
-    fl_buf_free(&b);
-}
-
-static void wrong_type(struct pctx *c, const struct fl_param *p, const char *got, struct fl_pos pos)
-{
-    const char *e = fl_ptype_expect(p->type);
-    struct fl_buf b;
-    fl_buf_init(&b, 4096);
-    if (got)
-        fl_buf_addf(&b, "%s: expected %s %s; got '%s'", p->name, article(e), e, got);
-    else
-        fl_buf_addf(&b, "%s: expected %s %s; got a list", p->name, article(e), e);
-    diag_at(c, pos, fl_buf_str(&b));
-    fl_buf_free(&b);
-}
-
-/* Parse one given value into v; diagnostics on failure. */
-static void parse_given(struct pctx *c, const struct fl_param *p, const struct fl_rawparam *r,
-                        struct fl_pval *v)
-{
-    v->pos = r->val_pos;
-    if (r->is_list) {
-        if (p->type != FL_PT_STRINGS) {
-            wrong_type(c, p, NULL, r->val_pos);
-            return;
-        }
-        if (r->nlist == 0) {
-            struct fl_pos pos = r->val_pos;
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s: expected at least one value, like [a, b]", p->name);
-            diag_at(c, pos, msg);
-            return;
-        }
-        v->list = r->list;
-        v->nlist = r->nlist;
-        v->s = r->list[0];
-        v->set = 1;
-        return;
-    }
-    if (fl_param_value(p->type, r->scalar, v)) {
-        wrong_type(c, p, r->scalar ? r->scalar : "", r->val_pos);
-        return;
-    }
-    if (p->type == FL_PT_STRINGS)
-        v->list = &r->scalar;
-    check_name(c, p, r->scalar, r->val_pos);
-    v->set = 1;
-}
-
-static void apply_default(struct pctx *c, size_t k, struct fl_pos where, struct fl_pval *v)
-{
-    const struct fl_param *p = &c->params[k];
-    v->pos = where;
-    if (!p->def) {
-        if (p->required) {
-            const char *e = fl_ptype_expect(p->type);
-            char msg[512];
-            snprintf(msg, sizeof msg, "missing required '%s' in %s; expected %s %s",
-                     p->name, c->what, article(e), e);
-            diag_at(c, where, msg);
-        }
-        return;
-    }
-    /* A table default that does not parse is a bug in the table, but it
-     * must not crash a run: report it like a scenario error. */
-    if (fl_param_value(p->type, p->def, v)) {
-        wrong_type(c, p, p->def, where);
-        return;
-    }
-    if (p->type == FL_PT_STRINGS)
-        v->list = &c->params[k].def;
-    v->set = 1;
-}
-
-int fl_params_parse(const struct fl_param *params, size_t n,
-                    const struct fl_rawparam *raw, size_t nraw,
-                    const char *what, struct fl_pos where,
-                    const struct fl_params_names *names,
-                    struct fl_args *out, struct fl_diag *diag)
-{
-    if (n > FL_MAX_PARAMS)
-        return FL_EINVAL;
-    memset(out, 0, sizeof *out);
-    out->params = params;
-    out->n = n;
-    struct pctx c = {params, n, what, names, diag, 0, 0};
-    int given[FL_MAX_PARAMS] = {0};
-    for (size_t j = 0; j < nraw; j++) {
-        const struct fl_rawparam *r = &raw[j];
-        int k = fl_param_index(params, n, r->key);
-        if (k < 0) {
-            unknown_key(&c, r);
-            continue;
-        }
-        if (given[k]) {
-            char msg[256];
-            snprintf(msg, sizeof msg, "duplicate key '%s' in %s", r->key, what);
-            diag_at(&c, r->key_pos, msg);
-            continue;
-        }
-        given[k] = 1;
-        parse_given(&c, &params[k], r, &out->v[k]);
-    }
-    for (size_t k = 0; k < n; k++)
-        if (!given[k])
-            apply_default(&c, k, where, &out->v[k]);
-    if (c.nomem)
-        return FL_ENOMEM;
-    return c.bad ? FL_ESCENARIO : 0;
 }
 
 void fl_args_init(struct fl_args *a, const struct fl_param *params, size_t n)

@@ -32,8 +32,17 @@ enum fl_ptype {
     FL_PT_PICK,      /* one | all | N | P% */
     FL_PT_SERVICE,   /* name of a service of the scenario */
     FL_PT_WORKLOAD,  /* name of a workload of the scenario */
-    FL_PT_PROBE      /* name of a probe of the scenario */
+    FL_PT_PROBE,     /* name of a probe of the scenario */
+    FL_PT_ENUM       /* one of the table's `choices` */
 };
+
+/* Bounds a table gets when it states none (lo == hi == 0). A duration of
+ * more than a day is a typo in a chaos test, and 1e15 ms overflows the
+ * microsecond clocks it is added to; a string of 1024 bytes is far more
+ * than any name or value a parameter holds. */
+#define FL_PARAM_DURATION_MAX_MS (24ULL * 3600 * 1000)
+#define FL_PARAM_INT_MAX 1000000000LL
+#define FL_PARAM_STRING_MAX 1024
 
 struct fl_param {
     const char *name;
@@ -41,7 +50,18 @@ struct fl_param {
     int required;
     const char *def;   /* default as it would be written in YAML, or NULL */
     const char *help;  /* one line */
+    /* FL_PT_ENUM: the accepted values, NULL-terminated (at most
+     * FL_MAX_CHOICES); the parsed value's index is fl_pval.e. */
+    const char *const *choices;
+    /* Accepted range: INT the value, DURATION milliseconds, STRING and
+     * STRINGS the length of each value in bytes. lo is the minimum (0 when
+     * not given: a DURATION that must be above 0 says lo = 1); hi the
+     * maximum, 0 meaning the type's: INT FL_PARAM_INT_MAX, DURATION
+     * FL_PARAM_DURATION_MAX_MS, strings FL_PARAM_STRING_MAX. */
+    long long lo, hi;
 };
+
+#define FL_MAX_CHOICES 16
 
 enum fl_pick_kind { FL_PICK_ONE, FL_PICK_ALL, FL_PICK_COUNT, FL_PICK_PERCENT };
 
@@ -62,6 +82,7 @@ struct fl_pval {
     int b;                /* BOOL */
     int sig;              /* SIGNAL */
     struct fl_pick pick;  /* PICK */
+    int e;                /* ENUM: index into the param's choices */
 };
 
 /* Values in table order: args->v[k] belongs to params[k]. */
@@ -81,12 +102,26 @@ struct fl_rawparam {
     const char *const *list;     /* when is_list */
     size_t nlist;
     struct fl_pos val_pos;
+    /* The scalar as written in the file when the loader substituted
+     * ${var} references into `scalar` (messages show both), else NULL. */
+    const char *written;
 };
 
 /* Human form of a type for messages and docs ("duration like 250ms, 5s, 2m"). */
 const char *fl_ptype_expect(enum fl_ptype t);
 /* Short name of a type for tables ("duration"). */
 const char *fl_ptype_name(enum fl_ptype t);
+
+/* The type of p as the reference docs show it: the choices of an enum
+ * ("`stop` or `client`"), "duration > 0", "string (at most 100 bytes)",
+ * else fl_ptype_name. Writes at most len bytes. */
+void fl_param_type_doc(const struct fl_param *p, char *buf, size_t len);
+
+/* Index of s in a NULL-terminated list of choices, or -1. */
+int fl_choice_index(const char *const *choices, const char *s);
+/* Number of choices in a NULL-terminated list (at most FL_MAX_CHOICES
+ * are looked at). */
+size_t fl_choice_count(const char *const *choices);
 
 /* Parse a pick ("one", "all", "2", "50%"). */
 int fl_parse_pick(const char *s, struct fl_pick *out);

@@ -32,7 +32,11 @@ struct fl_params_names {
  * Every problem becomes a diagnostic in diag (file from the positions):
  * unknown keys (with "expected one of: ..." and a did-you-mean), duplicate
  * keys, missing required parameters, values of the wrong type (with the
- * expected form from fl_ptype_expect) and names that match nothing.
+ * expected form from fl_ptype_expect), values outside the parameter's
+ * bounds (lo, hi, or the type's default), enum values that are none of the
+ * choices (with a did-you-mean) and names that match nothing. When the
+ * loader substituted vars into a value (raw->written), messages show both
+ * forms: "signal: '${sig}' = 'STOPP': expected ...".
  * Defaults from the table are applied to the parameters not given.
  *
  * Ownership: out points into raw's strings and into the table's static
@@ -49,8 +53,15 @@ int fl_params_parse(const struct fl_param *params, size_t n,
                     struct fl_args *out, struct fl_diag *diag);
 
 /* Parse one scalar as type t into v (v->s points at s). Names of
- * services/workloads/probes are not checked here. Returns 0 or FL_EINVAL. */
+ * services/workloads/probes are not checked here, nor are bounds; an
+ * FL_PT_ENUM needs its table (fl_param_parse_value). Returns 0 or
+ * FL_EINVAL. */
 int fl_param_value(enum fl_ptype t, const char *s, struct fl_pval *v);
+
+/* Parse one scalar as p's value into v: its type's form, p's choices
+ * (FL_PT_ENUM, index in v->e) and p's bounds (params.h: lo, hi).
+ * Returns 0 or FL_EINVAL. */
+int fl_param_parse_value(const struct fl_param *p, const char *s, struct fl_pval *v);
 
 /* Levenshtein distance between a and b, capped at 255 for long strings. */
 size_t fl_edit_distance(const char *a, const char *b);

@@ -83,10 +83,13 @@ static void print_params(const struct fl_param *p, size_t n)
 {
     printf("| parameter | type | required | default | meaning |\n");
     printf("|---|---|---|---|---|\n");
-    for (size_t i = 0; i < n; i++)
-        printf("| `%s` | %s | %s | %s%s%s | %s |\n", p[i].name, fl_ptype_name(p[i].type),
+    for (size_t i = 0; i < n; i++) {
+        char type[256];
+        fl_param_type_doc(&p[i], type, sizeof type);
+        printf("| `%s` | %s | %s | %s%s%s | %s |\n", p[i].name, type,
                p[i].required ? "yes" : "no", p[i].def ? "`" : "", p[i].def ? p[i].def : "-",
                p[i].def ? "`" : "", p[i].help);
+    }
 }
 
 /* The reference section of docs/scenario-format.md is this output; a test

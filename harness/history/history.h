@@ -30,6 +30,11 @@
  *                                      elements read         written set
  *   probe       "probe"     instance   value                 per-replica probe
  *                                                            (key = "api.1")
+ *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
+ *                                                            that many operations
+ *                                                            were due but never
+ *                                                            issued (the loop fell
+ *                                                            behind); not accepted
  *
  * `process` identifies the logical actor: each workload operation chain,
  * each probe, each fault has its own number (see FL_PROC_*).
@@ -52,6 +57,7 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_PHASE "phase"
 #define FL_F_WRITE "write"
 #define FL_F_READ "read"
+#define FL_F_SKIPPED "skipped"
 #define FL_SOURCE_RUNNER "runner"
 #define FL_VALUE_HTTP_PREFIX "http:"
 

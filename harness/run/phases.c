@@ -345,25 +345,33 @@ static void begin_timeline(struct runner *rn)
                rn->nfaults == 1 ? "" : "s", e);
 }
 
-/* Steady state: every probe has given at least one ok sample. */
+/* Steady state: every probe has given at least one ok sample. One flag per
+ * probe, however many the scenario has (the loader bounds them): a fixed
+ * array once left the probes past the 64th unjudged. */
 static void on_steady_poll(uv_timer_t *t)
 {
     struct runner *rn = t->data;
     const struct fl_scenario *sc = rn->run.sc;
     size_t n = fl_history_len(rn->run.history), seen = 0;
-    static const size_t max_probes = 64;
-    int ok[64] = {0};
+    unsigned char *ok = calloc(sc->nprobes ? sc->nprobes : 1, 1);
+    if (!ok) {
+        uv_timer_stop(&rn->phase_timer);
+        fl_rn_harness_fail(rn, FL_ENOMEM, "steady state: out of memory");
+        fl_rn_abort(rn);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct fl_op *op = fl_history_get(rn->run.history, i);
         if (op->type != FL_OK || strcmp(op->f, FL_F_PROBE) != 0)
             continue;
-        for (size_t p = 0; p < sc->nprobes && p < max_probes; p++)
-            if (strcmp(op->source, sc->probes[p].name) == 0)
+        for (size_t p = 0; p < sc->nprobes; p++)
+            if (!ok[p] && strcmp(op->source, sc->probes[p].name) == 0)
                 ok[p] = 1;
     }
-    for (size_t p = 0; p < sc->nprobes && p < max_probes; p++)
+    for (size_t p = 0; p < sc->nprobes; p++)
         seen += ok[p];
-    if (seen >= (sc->nprobes < max_probes ? sc->nprobes : max_probes)) {
+    if (seen == sc->nprobes) {
+        free(ok);
         uv_timer_stop(&rn->phase_timer);
         begin_timeline(rn);
         return;
@@ -380,6 +388,7 @@ static void on_steady_poll(uv_timer_t *t)
             }
         fl_rn_abort(rn);
     }
+    free(ok);
 }
 
 static void on_started(struct fl_target *t, int status, const struct fl_error *err, void *ud)

@@ -7,6 +7,7 @@
 #include "scenario/scenario.h"
 #include "base/params_parse.h"
 #include "scenario/scenario_internal.h"
+#include "core/target.h"
 #include "base/util.h"
 
 #include <errno.h>
@@ -124,6 +125,8 @@ static void vars_section(struct fl_sc_loader *ld, struct fy_node *n, struct fl_p
         return;
     }
     int cnt = fy_node_mapping_item_count(n);
+    if (!fl_sc_count_fits(ld, key_pos, "vars", cnt, FL_SC_MAX_VARS))
+        return;
     ld->vars = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *ld->vars);
     if (!ld->vars)
         return;
@@ -139,6 +142,8 @@ static void vars_section(struct fl_sc_loader *ld, struct fy_node *n, struct fl_p
                        "'_', '-', '.'", k);
             continue;
         }
+        if (!fl_sc_name_fits(ld, kv.pos, "var", k))
+            continue;
         for (size_t b = 0; b < sizeof builtins / sizeof builtins[0]; b++)
             if (strcmp(k, builtins[b]) == 0)
                 fl_sc_diag(ld, kv.pos, "var '%s' would hide the builtin ${%s}; rename it", k, k);
@@ -193,6 +198,29 @@ static void apply_overrides(struct fl_sc_loader *ld, const struct fl_var_overrid
 
 /* ---- top level ---------------------------------------------------------- */
 
+/* What the services declared (and the redis: shorthand generated) add up
+ * to: at most FL_SC_MAX_SERVICES services, FL_SC_MAX_INSTANCES processes.
+ * The generated names are checked here: scenario_redis.c makes them from
+ * its name. */
+static void services_fit(struct fl_sc_loader *ld, size_t declared, struct fl_pos services_pos,
+                         struct fl_pos redis_pos)
+{
+    /* The generated services come first; only the data service's name is
+     * written in the file: the sentinels' is it plus "-sentinel", which
+     * fits by the margin in FL_SC_NAME_MAX. */
+    if (ld->nservices > declared)
+        fl_sc_name_fits(ld, redis_pos, "redis", ld->services[0].name);
+    struct fl_pos at = declared ? services_pos : redis_pos;
+    fl_sc_count_fits(ld, at, "services", (int)ld->nservices, FL_SC_MAX_SERVICES);
+    long total = 0;
+    for (size_t i = 0; i < ld->nservices; i++)
+        total += ld->services[i].replicas;
+    if (total > FL_SC_MAX_INSTANCES)
+        fl_sc_diag(ld, at, "services: %ld instances (replicas over every service); at most %d "
+                   "processes", total, FL_SC_MAX_INSTANCES);
+}
+
+
 enum {
     K_NAME, K_DESCRIPTION, K_VARS, K_DURATION, K_SETTLE, K_SEED, K_TARGET,
     K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_COUNT
@@ -208,15 +236,15 @@ static const char *const top_keys[K_COUNT] = {
 static void seed_key(struct fl_sc_loader *ld, const struct fl_sc_field *f)
 {
     static const char expect[] = "an integer from 0 to 18446744073709551615";
-    const char *s = fl_sc_str(ld, f, "seed", expect);
+    const char *w;
+    const char *s = fl_sc_typed(ld, f, "seed", expect, &w);
     if (!s)
         return;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || errno || *end) {
-        fl_sc_diag(ld, fl_sc_pos(ld, f->val, f->key_pos), "seed: expected %s; got '%s'",
-                   expect, s);
+        fl_sc_bad_value(ld, fl_sc_pos(ld, f->val, f->key_pos), "seed", w, s, "%s", expect);
         return;
     }
     ld->sc->has_seed = 1;
@@ -240,26 +268,39 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     if (sc->name && !sc->name[0])
         fl_sc_diag(ld, f[K_NAME].key_pos, "name: expected a scenario name like "
                    "killed-pod-mid-job; got nothing");
+    if (sc->name && strlen(sc->name) > FL_SC_SCENARIO_NAME_MAX)
+        fl_sc_diag(ld, fl_sc_pos(ld, f[K_NAME].val, f[K_NAME].key_pos), "name: '%.24s...' is "
+                   "%zu characters long; at most %d (it names the output folder and the JUnit "
+                   "testsuite)", sc->name, strlen(sc->name), FL_SC_SCENARIO_NAME_MAX);
     sc->description = fl_sc_str(ld, &f[K_DESCRIPTION], "description", "one line of text");
     vars_section(ld, f[K_VARS].val, f[K_VARS].key_pos);
+    /* Overrides first: typed values (durations, rates, parameters) take
+     * the effective values of the vars they use. */
+    struct fl_pos vars_pos = f[K_VARS].present ? f[K_VARS].key_pos : (struct fl_pos){ld->file, 0, 0};
+    apply_overrides(ld, ov, nov, vars_pos);
     sc->duration_ms = 30000;
     sc->settle_ms = 10000;
-    fl_sc_duration(ld, &f[K_DURATION], "duration", &sc->duration_ms);
-    if (f[K_DURATION].present && sc->duration_ms == 0)
-        fl_sc_diag(ld, fl_sc_pos(ld, f[K_DURATION].val, f[K_DURATION].key_pos),
-                   "duration: expected a duration above 0 like 30s; got '0'");
+    fl_sc_duration_min(ld, &f[K_DURATION], "duration", 1, &sc->duration_ms);
     fl_sc_duration(ld, &f[K_SETTLE], "settle", &sc->settle_ms);
     if (f[K_SEED].present)
         seed_key(ld, &f[K_SEED]);
-    const char *target = fl_sc_str(ld, &f[K_TARGET], "target", "local");
-    if (target && strcmp(target, "local") != 0)
-        fl_sc_diag(ld, fl_sc_pos(ld, f[K_TARGET].val, f[K_TARGET].key_pos),
-                   "target: expected local (the only target supported now); got '%s'", target);
+    /* The registry's names are the choices. */
+    const char *targets[16];
+    size_t nt = 0;
+    for (; fl_targets[nt] && nt + 1 < sizeof targets / sizeof targets[0]; nt++)
+        targets[nt] = fl_targets[nt]->name;
+    targets[nt] = NULL;
+    int target = 0;
+    if (fl_sc_choice(ld, &f[K_TARGET], "target", targets, &target) == 0)
+        sc->target = fl_targets[target];
 
+    size_t declared = 0;
     if (f[K_SERVICES].present)
         fl_sc_services(ld, f[K_SERVICES].val, f[K_SERVICES].key_pos);
+    declared = ld->nservices;
     if (f[K_REDIS].present)
         fl_sc_redis(ld, f[K_REDIS].val, f[K_REDIS].key_pos);
+    services_fit(ld, declared, f[K_SERVICES].key_pos, f[K_REDIS].key_pos);
     vars_vs_services(ld);
     if (f[K_WORKLOAD].present)
         fl_sc_workloads(ld, f[K_WORKLOAD].val, f[K_WORKLOAD].key_pos);
@@ -270,8 +311,6 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     if (f[K_INVARIANTS].present)
         fl_sc_invariants(ld, f[K_INVARIANTS].val, f[K_INVARIANTS].key_pos);
 
-    struct fl_pos vars_pos = f[K_VARS].present ? f[K_VARS].key_pos : (struct fl_pos){ld->file, 0, 0};
-    apply_overrides(ld, ov, nov, vars_pos);
     fl_sc_check_refs(ld);
 }
 

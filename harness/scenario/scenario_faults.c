@@ -4,14 +4,36 @@
 #include "scenario/scenario_internal.h"
 #include "checkers/checker.h"
 #include "injectors/registry.h"
+#include "core/target.h"
 #include "base/params_parse.h"
 #include "base/util.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
+/* A list parameter with the vars of each item substituted; NULL after a
+ * diagnostic. */
+static const char *const *subst_list(struct fl_sc_loader *ld, const struct fl_sc_field *f,
+                                     const char *key, size_t *n)
+{
+    const char *const *l = fl_sc_strlist(ld, f, key, "a list of scalars", 0, 0, FL_SC_REQUEST, 0,
+                                         n);
+    if (!l)
+        return NULL;
+    const char **out = fl_sc_alloc(ld, (*n + 1) * sizeof *out);
+    if (!out)
+        return NULL;
+    struct fl_pos pos = fl_sc_pos(ld, f->val, f->key_pos);
+    for (size_t i = 0; i < *n; i++)
+        if (!(out[i] = fl_sc_subst_vars(ld, l[i], key, pos)))
+            return NULL;
+    return out;
+}
+
 /* Turn a mapping of scalars / lists of scalars into raw parameters in the
- * arena. Returns 0, or -1 after a diagnostic when n is not a mapping. */
+ * arena, with their vars substituted. Returns 0, or -1 after a diagnostic
+ * when n is not a mapping. */
 static int raw_params(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos fallback,
                       const char *ctx, struct fl_rawparam **out, size_t *nout)
 {
@@ -43,13 +65,14 @@ static int raw_params(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos 
             if (fy_node_sequence_item_count(f.val) == 0) {
                 r->list = NULL;    /* fl_params_parse reports the empty list */
             } else {
-                r->list = fl_sc_strlist(ld, &f, r->key, "a list of scalars", 0, 0,
-                                        FL_SC_REQUEST, 0, &r->nlist);
+                r->list = subst_list(ld, &f, r->key, &r->nlist);
                 if (!r->list)
                     continue;
             }
         } else {
-            r->scalar = fl_sc_str(ld, &f, r->key, "a scalar or a list of scalars");
+            /* Parameters are values, not templates: their vars are
+             * substituted now, and fl_params_parse checks the result. */
+            r->scalar = fl_sc_typed(ld, &f, r->key, "a scalar or a list of scalars", &r->written);
             if (!r->scalar)
                 continue;
         }
@@ -110,6 +133,15 @@ static void parse_args(struct fl_sc_loader *ld, const struct fl_param *params, s
 
 /* ---- faults ------------------------------------------------------------- */
 
+/* The service a fault acts on: its "service" parameter, or NULL. */
+static const char *fault_service(const struct fl_fault *ft)
+{
+    int i = fl_param_index(ft->args.params, ft->args.n, "service");
+    if (i < 0 || ft->args.params[i].type != FL_PT_SERVICE || !ft->args.v[i].set)
+        return NULL;
+    return ft->args.v[i].s;
+}
+
 /* "unknown injector 'x'; expected one of: <known>; did you mean 'y'?" where
  * the suggestion may also come from extra (a misspelt "for" is not an
  * injector). */
@@ -138,6 +170,49 @@ static size_t injector_names(const char **out, size_t max)
     for (size_t i = 0; fl_injectors[i] && n < max; i++)
         out[n++] = fl_injectors[i]->name;
     return n;
+}
+
+/* An instant fault has no heal: a stop signal (STOP, TSTP, TTIN, TTOU)
+ * would freeze the process with nothing to resume it. */
+static void no_stop_signal(struct fl_sc_loader *ld, const struct fl_fault *ft)
+{
+    if (ft->type->wants_duration)
+        return;
+    for (size_t i = 0; i < ft->args.n; i++) {
+        const struct fl_pval *v = &ft->args.v[i];
+        if (ft->args.params[i].type != FL_PT_SIGNAL || !v->set)
+            continue;
+        int sig = v->sig;
+        if (sig != SIGSTOP && sig != SIGTSTP && sig != SIGTTIN && sig != SIGTTOU)
+            continue;
+        fl_sc_diag(ld, v->pos, "%s: %s stops the process, and %s is an instant fault: nothing "
+                   "would ever resume it; to freeze instances for a while use process.pause "
+                   "with for:, like { at: 5s, for: 3s, process.pause: { service: %s } }",
+                   ft->args.params[i].name, v->s ? v->s : "the signal", ft->type->name,
+                   fault_service(ft) ? fault_service(ft) : "api");
+    }
+}
+
+/* A pick count the service cannot satisfy: "pick: 5" of 3 replicas would
+ * quietly act on 3. */
+static void pick_fits(struct fl_sc_loader *ld, const struct fl_fault *ft)
+{
+    const char *svc = fault_service(ft);
+    if (!svc)
+        return;
+    const struct fl_service *s = NULL;
+    for (size_t i = 0; i < ld->nservices && !s; i++)
+        if (strcmp(ld->services[i].name, svc) == 0)
+            s = &ld->services[i];
+    for (size_t i = 0; s && i < ft->args.n; i++) {
+        const struct fl_pval *v = &ft->args.v[i];
+        if (ft->args.params[i].type != FL_PT_PICK || !v->set || v->pick.kind != FL_PICK_COUNT ||
+            v->pick.n <= s->replicas)
+            continue;
+        fl_sc_diag(ld, v->pos, "%s: %d instances, but service '%s' has %d replica%s; use a "
+                   "count up to %d, all, or a percentage", ft->args.params[i].name, v->pick.n,
+                   s->name, s->replicas, s->replicas == 1 ? "" : "s", s->replicas);
+    }
 }
 
 static void one_fault(struct fl_sc_loader *ld, struct fl_fault *ft, struct fy_node *n,
@@ -181,9 +256,7 @@ static void one_fault(struct fl_sc_loader *ld, struct fl_fault *ft, struct fy_no
         fl_sc_diag(ld, ft->pos, "fault: missing required key 'at'; expected a duration "
                    "like 5s (when the fault starts)");
     fl_sc_duration(ld, &at, "at", &ft->at_ms);
-    if (!fl_sc_duration(ld, &dur, "for", &ft->for_ms) && dur.present && ft->for_ms == 0)
-        fl_sc_diag(ld, fl_sc_pos(ld, dur.val, dur.key_pos), "for: expected a duration above 0 "
-                   "like 6s; got '0'");
+    fl_sc_duration_min(ld, &dur, "for", 1, &ft->for_ms);
     if (!inj_name) {
         struct fl_buf b;
         fl_buf_init(&b, 4096);
@@ -200,10 +273,24 @@ static void one_fault(struct fl_sc_loader *ld, struct fl_fault *ft, struct fy_no
     if (!dur.present && ft->type->wants_duration)
         fl_sc_diag(ld, inj.key_pos, "%s needs 'for': how long the fault lasts before it "
                    "heals, like for: 6s", ft->type->name);
+    /* Checked against the chosen target now, not at injection time. */
+    const struct fl_target_type *tt = ld->sc->target ? ld->sc->target : fl_target_find("local");
+    unsigned missing = tt ? ft->type->needs & ~tt->ops : 0;
+    if (missing) {
+        char ops[160];
+        fl_target_ops_names(missing, ops, sizeof ops);
+        fl_sc_diag(ld, inj.key_pos, "%s needs operations target '%s' does not have: %s",
+                   ft->type->name, tt->name, ops);
+    }
     char ctx[128];
     snprintf(ctx, sizeof ctx, "fault %s", ft->type->name);
+    size_t before = ld->diag->n;
     parse_args(ld, ft->type->params, ft->type->nparams, inj.val, inj.key_pos, ctx, names,
                &ft->args, NULL, NULL);
+    if (ld->diag->n == before) {
+        no_stop_signal(ld, ft);
+        pick_fits(ld, ft);
+    }
 }
 
 void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos)
@@ -216,6 +303,7 @@ void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_
         return;
     }
     int cnt = fy_node_sequence_item_count(n);
+    fl_sc_count_fits(ld, key_pos, "faults", cnt, FL_SC_MAX_FAULTS);
     ld->faults = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *ld->faults);
     if (!ld->faults)
         return;
@@ -313,6 +401,7 @@ void fl_sc_invariants(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos 
         return;
     }
     int cnt = fy_node_sequence_item_count(n);
+    fl_sc_count_fits(ld, key_pos, "invariants", cnt, FL_SC_MAX_INVARIANTS);
     ld->invariants = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *ld->invariants);
     const char **base = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *base);
     if (!ld->invariants || !base)

@@ -1,6 +1,7 @@
 /* scenario_internal.h - shared by the scenario loader's files
- * (scenario.c, scenario_yaml.c, scenario_services.c, scenario_workload.c,
- * scenario_faults.c, scenario_refs.c). Not a public contract.
+ * (scenario.c, scenario_yaml.c, scenario_typed.c, scenario_services.c,
+ * scenario_workload.c, scenario_faults.c, scenario_refs.c). Not a public
+ * contract.
  *
  * The loader walks the libfyaml document once, section by section, and
  * fills mutable arrays that become the model's const arrays. Every string
@@ -18,6 +19,40 @@
 
 #include "core/model.h"
 #include "scenario/scenario.h"
+
+/* Limits every scenario is held to, refused at load time with the range
+ * (docs/scenario-format.md, "Limits"). Each is far beyond what a real
+ * scenario needs and below what would break faultline or the machine. */
+/* Service, workload, probe, var and capture names: an instance id is
+ * "NAME.N" in a char[64] (N < 256), and the redis: shorthand appends
+ * "-sentinel" to its name: 48 + 9 + 4 + 1 <= 64. */
+#define FL_SC_NAME_MAX 48
+/* The scenario's name becomes its output folder (cut at 127 bytes) and
+ * the JUnit testsuite name. */
+#define FL_SC_SCENARIO_NAME_MAX 100
+#define FL_SC_MAX_VARS 256
+#define FL_SC_MAX_SERVICES 64
+/* Processes over all services: each is a real process of this machine. */
+#define FL_SC_MAX_INSTANCES 1024
+#define FL_SC_MAX_WORKLOADS 64
+#define FL_SC_MAX_PROBES 128
+#define FL_SC_MAX_FAULTS 1024
+#define FL_SC_MAX_INVARIANTS 256
+/* Durations: a chaos run of more than a day is a typo, and 1e15 ms (what
+ * fl_parse_duration takes) overflows the microsecond clocks. */
+#define FL_SC_DURATION_MAX_MS FL_PARAM_DURATION_MAX_MS
+/* Rates: below one operation an hour nothing happens in a day-long run;
+ * the slowest ones overflowed the schedule (k / rate) into an endless run.
+ * One loop issues some 30k HTTP requests a second: a million is already
+ * far past what it can do (what it cannot issue in time it skips and
+ * records, workload.c). */
+#define FL_SC_RATE_MIN (1.0 / 3600.0)
+#define FL_SC_RATE_MAX 1000000.0
+/* Operations one workload may schedule (rate x its window): each is two
+ * history records, and the history holds 50,000,000. */
+#define FL_SC_MAX_OPS 10000000.0
+/* In-flight requests of one workload: each is a socket. */
+#define FL_SC_MAX_CONCURRENCY 10000
 
 struct fl_arena_block;
 
@@ -122,12 +157,49 @@ const char *fl_sc_tpl(struct fl_sc_loader *ld, const struct fl_sc_field *f, cons
                       const char *expect, enum fl_sc_scope scope, size_t owner);
 void fl_sc_add_tpl(struct fl_sc_loader *ld, const char *s, struct fl_sc_spos at,
                    enum fl_sc_scope scope, size_t owner);
+/* Typed values and limits (scenario_typed.c). */
+/* The scalar of a typed key (a duration, a number, a choice) with its
+ * ${var} references substituted: typed values are resolved at load time,
+ * where only vars (with their --var overrides) are known. NULL after a
+ * diagnostic (not a scalar, a reference that is no var). *written is the
+ * text as written when something was substituted, else NULL: messages
+ * show both (fl_sc_bad_value). */
+const char *fl_sc_typed(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                        const char *expect, const char **written);
+/* Substitute vars into s, the value of key at pos; an arena string, or
+ * NULL after a diagnostic. */
+const char *fl_sc_subst_vars(struct fl_sc_loader *ld, const char *s, const char *key,
+                             struct fl_pos pos);
+/* "key: expected <what>; got 'value'", or "key: '${x}' = 'value':
+ * expected <what>" when written (the text before substitution) is set. */
+void fl_sc_bad_value(struct fl_sc_loader *ld, struct fl_pos pos, const char *key,
+                     const char *written, const char *value, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 /* Typed scalars: leave *out unchanged (the default) when f is absent;
- * return -1 after a diagnostic. */
+ * return -1 after a diagnostic. Durations are at most
+ * FL_SC_DURATION_MAX_MS; fl_sc_duration_min also at least min_ms (1: above
+ * 0). */
 int fl_sc_duration(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
                    uint64_t *out);
+int fl_sc_duration_min(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                       uint64_t min_ms, uint64_t *out);
 int fl_sc_int(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
               long long lo, long long hi, long long *out);
+/* A key whose value is one of choices (NULL-terminated): its index in
+ * *out ("expected one of: a, b; got 'x'; did you mean 'y'?" otherwise).
+ * Leaves *out unchanged when f is absent; returns 0, or -1 after a
+ * diagnostic. */
+int fl_sc_choice(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
+                 const char *const *choices, int *out);
+/* A name declared in the file (kind "service", "workload", ...): at most
+ * FL_SC_NAME_MAX bytes. Returns 1, or 0 after a diagnostic at pos. */
+int fl_sc_name_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *kind,
+                    const char *name);
+/* A section with more than max items: a diagnostic at pos, returns 0;
+ * else 1. */
+int fl_sc_count_fits(struct fl_sc_loader *ld, struct fl_pos pos, const char *section, int count,
+                     int max);
+/* More YAML helpers (scenario_yaml.c). */
 /* A sequence of scalars as a NULL-terminated arena array (templates of
  * scope/owner when tpl is set). A single scalar is accepted when
  * allow_scalar. Returns the array or NULL after a diagnostic; empty lists

@@ -11,6 +11,7 @@
  * template is recognised by identity: the loader stores the very string it
  * recorded, so tpl_context() compares pointers with those fields. */
 #include "scenario/scenario_internal.h"
+#include "core/injector.h"
 #include "base/params_parse.h"
 #include "base/template.h"
 #include "base/util.h"
@@ -116,6 +117,13 @@ static int known(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const struc
     }
     const char *dot = memchr(name, '.', len);
     size_t sl = dot ? (size_t)(dot - name) : len;
+    /* Names a fault of the scenario contributes (${proxy.NAME}): the
+     * injector answers them at run time. */
+    for (size_t i = 0; dot && i < ld->nfaults; i++) {
+        const struct fl_injector_type *it = ld->faults[i].type;
+        if (it && it->names && is(name, sl, it->names) && len > sl + 1)
+            return 1;
+    }
     const struct fl_service *s = service_n(ld, name, sl);
     if (!s)
         return 0;

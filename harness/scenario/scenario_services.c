@@ -92,25 +92,19 @@ static void ready_section(struct fl_sc_loader *ld, struct fl_service *svc,
                                 0, 1, FL_SC_SERVICE, 0, &r->argc);
         r->kind = FL_READY_EXEC;
     }
-    fl_sc_duration(ld, &f[R_TIMEOUT], "ready.timeout", &r->timeout_ms);
-    fl_sc_duration(ld, &f[R_INTERVAL], "ready.interval", &r->interval_ms);
+    /* An interval of 0 would probe in a busy loop. */
+    fl_sc_duration_min(ld, &f[R_TIMEOUT], "ready.timeout", 1, &r->timeout_ms);
+    fl_sc_duration_min(ld, &f[R_INTERVAL], "ready.interval", 1, &r->interval_ms);
 }
 
 static void restart_key(struct fl_sc_loader *ld, struct fl_service *svc, const struct fl_sc_field *f)
 {
-    static const char expect[] = "one of always, on-failure, never";
-    const char *s = fl_sc_str(ld, f, "restart", expect);
-    if (!s)
-        return;
-    if (strcmp(s, "always") == 0)
-        svc->restart = FL_RESTART_ALWAYS;
-    else if (strcmp(s, "on-failure") == 0)
-        svc->restart = FL_RESTART_ON_FAILURE;
-    else if (strcmp(s, "never") == 0)
-        svc->restart = FL_RESTART_NEVER;
-    else
-        fl_sc_diag(ld, fl_sc_pos(ld, f->val, f->key_pos), "restart: expected %s; got '%s'",
-                   expect, s);
+    static const char *const choices[] = {"always", "on-failure", "never", NULL};
+    static const enum fl_restart policy[] = {FL_RESTART_ALWAYS, FL_RESTART_ON_FAILURE,
+                                             FL_RESTART_NEVER};
+    int i;
+    if (fl_sc_choice(ld, f, "restart", choices, &i) == 0)
+        svc->restart = policy[i];
 }
 
 static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct fy_node *n)
@@ -145,8 +139,10 @@ static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct 
     if (f[S_RESTART].present)
         restart_key(ld, svc, &f[S_RESTART]);
     fl_sc_duration(ld, &f[S_STOP_GRACE], "stop_grace", &svc->stop_grace_ms);
-    fl_sc_duration(ld, &f[S_BACKOFF], "backoff", &svc->backoff_ms);
-    fl_sc_duration(ld, &f[S_BACKOFF_MAX], "backoff_max", &svc->backoff_max_ms);
+    /* A backoff of 0 never grows by doubling: a crashing service would be
+     * restarted in a busy loop. */
+    fl_sc_duration_min(ld, &f[S_BACKOFF], "backoff", 1, &svc->backoff_ms);
+    fl_sc_duration_min(ld, &f[S_BACKOFF_MAX], "backoff_max", 1, &svc->backoff_max_ms);
     if (svc->backoff_ms > svc->backoff_max_ms)
         fl_sc_diag(ld, f[S_BACKOFF].present ? f[S_BACKOFF].key_pos : f[S_BACKOFF_MAX].key_pos,
                    "%s: backoff must not exceed backoff_max", ctx);
@@ -182,6 +178,8 @@ void fl_sc_services(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos ke
                        "'_', '-' other than seed, out, bindir, port", svc->name);
             continue;
         }
+        if (!fl_sc_name_fits(ld, svc->pos, "service", svc->name))
+            continue;
         /* Templates are checked once every service is known, so a service
          * may refer to one declared further down. */
         one_service(ld, svc, fl_sc_val(fy_node_pair_value(p)));

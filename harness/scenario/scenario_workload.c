@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_CONCURRENCY 100000
 
 enum { Q_METHOD, Q_URL, Q_BODY, Q_HEADERS, Q_TIMEOUT, Q_COUNT };
 
@@ -116,7 +115,8 @@ static void request_map(struct fl_sc_loader *ld, struct fl_request *rq, const st
         fl_sc_kv_map(ld, &f[Q_HEADERS], "headers",
                      "Name: value, like { Content-Type: application/json }", NULL, NULL, scope,
                      owner, &rq->headers, &rq->nheaders);
-    fl_sc_duration(ld, &f[Q_TIMEOUT], "timeout", &rq->timeout_ms);
+    /* libcurl reads a timeout of 0 as "none": a request could hang. */
+    fl_sc_duration_min(ld, &f[Q_TIMEOUT], "timeout", 1, &rq->timeout_ms);
 }
 
 static void capture_map(struct fl_sc_loader *ld, struct fl_workload *w, const struct fl_sc_field *f)
@@ -145,6 +145,8 @@ static void capture_map(struct fl_sc_loader *ld, struct fl_workload *w, const st
                        "'_', '-'", cap.name);
             continue;
         }
+        if (!fl_sc_name_fits(ld, cap.pos, "capture", cap.name))
+            continue;
         struct fl_sc_field v = {1, fl_sc_val(fy_node_pair_value(p)), cap.pos};
         cap.pointer = fl_sc_pointer(ld, &v, cap.name);
         if (cap.pointer)
@@ -185,11 +187,11 @@ static void follow_map(struct fl_sc_loader *ld, struct fl_workload *w, const str
     snprintf(rctx, sizeof rctx, "request of %s", ctx);
     if (f[F_REQUEST].present)
         request_map(ld, &fo->request, &f[F_REQUEST], rctx, FL_SC_FOLLOW, owner);
-    fl_sc_duration(ld, &f[F_EVERY], "every", &fo->every_ms);
+    fl_sc_duration_min(ld, &f[F_EVERY], "every", 1, &fo->every_ms);   /* 0: a busy poll */
     fo->record = fl_sc_pointer(ld, &f[F_RECORD], "record");
     fo->until = fl_sc_strlist(ld, &f[F_UNTIL], "until", forms[2], 1, 0, FL_SC_REQUEST, 0,
                               &fo->nuntil);
-    fl_sc_duration(ld, &f[F_TIMEOUT], "timeout", &fo->timeout_ms);
+    fl_sc_duration_min(ld, &f[F_TIMEOUT], "timeout", 1, &fo->timeout_ms);
 }
 
 /* A key naming a service (sentinels:, each:): the name (NULL when not a
@@ -261,7 +263,8 @@ static void wait_map(struct fl_sc_loader *ld, struct fl_redis_work *r, const str
     long long n = 0;
     if (fl_sc_int(ld, &f[WT_REPLICAS], "replicas", 1, 100, &n) == 0)
         r->wait_replicas = (int)n;
-    fl_sc_duration(ld, &f[WT_TIMEOUT], "timeout", &r->wait_timeout_ms);
+    /* WAIT with a timeout of 0 blocks for ever. */
+    fl_sc_duration_min(ld, &f[WT_TIMEOUT], "timeout", 1, &r->wait_timeout_ms);
 }
 
 static void redis_work_map(struct fl_sc_loader *ld, struct fl_workload *w,
@@ -295,7 +298,7 @@ static void redis_work_map(struct fl_sc_loader *ld, struct fl_workload *w,
                             "[SMEMBERS, acked]", 0, 1, FL_SC_REQUEST, 0, &r->nread);
     if (f[R_WAIT].present)
         wait_map(ld, r, &f[R_WAIT], ctx);
-    fl_sc_duration(ld, &f[R_TIMEOUT], "timeout", &r->timeout_ms);
+    fl_sc_duration_min(ld, &f[R_TIMEOUT], "timeout", 1, &r->timeout_ms);
 }
 
 /* Keys that only make sense for the other kind of workload or probe. */
@@ -304,6 +307,50 @@ static void not_for(struct fl_sc_loader *ld, const struct fl_sc_field *f, const 
 {
     if (f->present)
         fl_sc_diag(ld, f->key_pos, "%s: '%s' is only for %s", ctx, key, only);
+}
+
+/* rate: a positive rate within FL_SC_RATE_MIN..FL_SC_RATE_MAX (vars
+ * substituted). Returns 0, or -1 after a diagnostic (w->rate is then 0). */
+static int rate_key(struct fl_sc_loader *ld, struct fl_workload *w, const struct fl_sc_field *f,
+                    const char *ctx)
+{
+    static const char rate_expect[] = "a rate like 10/s, 600/m";
+    if (!f->present) {
+        fl_sc_diag(ld, w->pos, "missing required key 'rate' in %s; expected %s", ctx,
+                   rate_expect);
+        return -1;
+    }
+    const char *written;
+    const char *rate = fl_sc_typed(ld, f, "rate", rate_expect, &written);
+    if (!rate)
+        return -1;
+    struct fl_pos pos = fl_sc_pos(ld, f->val, f->key_pos);
+    double r;
+    if (fl_parse_rate(rate, &r)) {
+        fl_sc_bad_value(ld, pos, "rate", written, rate, "%s", rate_expect);
+        return -1;
+    }
+    if (!(r >= FL_SC_RATE_MIN * (1 - 1e-9)) || !(r <= FL_SC_RATE_MAX)) {
+        fl_sc_bad_value(ld, pos, "rate", written, rate, "a rate from 1/h to %.0f/s",
+                        FL_SC_RATE_MAX);
+        return -1;
+    }
+    w->rate = r;
+    return 0;
+}
+
+/* rate x (stop - start) operations at most FL_SC_MAX_OPS. */
+static void ops_fit(struct fl_sc_loader *ld, const struct fl_workload *w,
+                    const struct fl_sc_field *rate, const char *ctx)
+{
+    double ops = w->rate * (double)(w->stop_ms - w->start_ms) / 1000.0;
+    if (ops <= FL_SC_MAX_OPS)
+        return;
+    char win[32];
+    fl_format_duration(w->stop_ms - w->start_ms, win, sizeof win);
+    fl_sc_diag(ld, fl_sc_pos(ld, rate->val, rate->key_pos), "rate: %s would schedule %.0f "
+               "operations in its %s window; at most %.0f (each is recorded in the history): "
+               "lower the rate or shorten start..stop", ctx, ops, win, FL_SC_MAX_OPS);
 }
 
 static void one_workload(struct fl_sc_loader *ld, struct fl_workload *w, struct fy_node *n,
@@ -326,6 +373,9 @@ static void one_workload(struct fl_sc_loader *ld, struct fl_workload *w, struct 
     } else if (w->name && !fl_sc_valid_name(w->name, 0)) {
         fl_sc_diag(ld, fl_sc_pos(ld, f[W_NAME].val, f[W_NAME].key_pos), "name: expected a "
                    "workload name made of letters, digits, '_', '-'; got '%s'", w->name);
+    } else if (w->name && !fl_sc_name_fits(ld, fl_sc_pos(ld, f[W_NAME].val, f[W_NAME].key_pos),
+                                           "workload", w->name)) {
+        w->name = NULL;
     } else if (w->name) {
         for (size_t i = 0; i < index; i++)
             if (ld->workloads[i].name && strcmp(ld->workloads[i].name, w->name) == 0)
@@ -334,20 +384,16 @@ static void one_workload(struct fl_sc_loader *ld, struct fl_workload *w, struct 
                            "unique", w->name, ld->workloads[i].pos.line);
         snprintf(ctx, sizeof ctx, "workload '%s'", w->name);
     }
-    static const char rate_expect[] = "a rate like 10/s, 600/m";
-    const char *rate = fl_sc_str(ld, &f[W_RATE], "rate", rate_expect);
-    if (!f[W_RATE].present)
-        fl_sc_diag(ld, w->pos, "missing required key 'rate' in %s; expected %s", ctx, rate_expect);
-    else if (rate && fl_parse_rate(rate, &w->rate))
-        fl_sc_diag(ld, fl_sc_pos(ld, f[W_RATE].val, f[W_RATE].key_pos), "rate: expected %s; "
-                   "got '%s'", rate_expect, rate);
-    int bad = fl_sc_duration(ld, &f[W_START], "start", &w->start_ms);
-    bad |= fl_sc_duration(ld, &f[W_STOP], "stop", &w->stop_ms);
-    if (!bad && w->start_ms >= w->stop_ms)
+    int bad = rate_key(ld, w, &f[W_RATE], ctx);
+    int bad_window = fl_sc_duration(ld, &f[W_START], "start", &w->start_ms);
+    bad_window |= fl_sc_duration(ld, &f[W_STOP], "stop", &w->stop_ms);
+    if (!bad_window && w->start_ms >= w->stop_ms)
         fl_sc_diag(ld, f[W_START].present ? f[W_START].key_pos : f[W_STOP].key_pos,
                    "%s: start must come before stop (the scenario's duration by default)", ctx);
+    else if (!bad_window && !bad)
+        ops_fit(ld, w, &f[W_RATE], ctx);
     long long conc = 64;
-    fl_sc_int(ld, &f[W_CONCURRENCY], "concurrency", 1, MAX_CONCURRENCY, &conc);
+    fl_sc_int(ld, &f[W_CONCURRENCY], "concurrency", 1, FL_SC_MAX_CONCURRENCY, &conc);
     w->concurrency = (int)conc;
     char rctx[200];
     snprintf(rctx, sizeof rctx, "request of %s", ctx);
@@ -382,6 +428,7 @@ void fl_sc_workloads(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos k
         return;
     }
     int cnt = fy_node_sequence_item_count(n);
+    fl_sc_count_fits(ld, key_pos, "workload", cnt, FL_SC_MAX_WORKLOADS);
     ld->workloads = fl_sc_alloc(ld, (size_t)cnt * sizeof *ld->workloads);
     if (!ld->workloads)
         return;
@@ -430,8 +477,8 @@ static void one_probe(struct fl_sc_loader *ld, struct fl_probe *pr, struct fy_no
         for (size_t i = 0; i < sizeof rkeys / sizeof rkeys[0]; i++)
             not_for(ld, &f[rkeys[i]], probe_keys[rkeys[i]], ctx, "Redis probes (redis:)");
     }
-    fl_sc_duration(ld, &f[P_EVERY], "every", &pr->every_ms);
-    fl_sc_duration(ld, &f[P_TIMEOUT], "timeout", &pr->timeout_ms);
+    fl_sc_duration_min(ld, &f[P_EVERY], "every", 1, &pr->every_ms);
+    fl_sc_duration_min(ld, &f[P_TIMEOUT], "timeout", 1, &pr->timeout_ms);
 }
 
 void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos)
@@ -444,6 +491,7 @@ void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_
         return;
     }
     int cnt = fy_node_mapping_item_count(n);
+    fl_sc_count_fits(ld, key_pos, "probes", cnt, FL_SC_MAX_PROBES);
     ld->probes = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *ld->probes);
     if (!ld->probes)
         return;
@@ -459,6 +507,8 @@ void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_
                        "'_', '-'", pr->name);
             continue;
         }
+        if (!fl_sc_name_fits(ld, pr->pos, "probe", pr->name))
+            continue;
         one_probe(ld, pr, fl_sc_val(fy_node_pair_value(p)));
         ld->nprobes++;
     }

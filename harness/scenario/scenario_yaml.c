@@ -203,39 +203,6 @@ const char *fl_sc_tpl(struct fl_sc_loader *ld, const struct fl_sc_field *f, cons
     return s;
 }
 
-int fl_sc_duration(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
-                   uint64_t *out)
-{
-    static const char expect[] = "a duration like 250ms, 5s, 2m";
-    if (!f->present)
-        return 0;
-    const char *s = fl_sc_str(ld, f, key, expect);
-    if (!s)
-        return -1;
-    if (fl_parse_duration(s, out)) {
-        fl_sc_diag(ld, val_pos(ld, f), "%s: expected %s; got '%s'", key, expect, s);
-        return -1;
-    }
-    return 0;
-}
-
-int fl_sc_int(struct fl_sc_loader *ld, const struct fl_sc_field *f, const char *key,
-              long long lo, long long hi, long long *out)
-{
-    if (!f->present)
-        return 0;
-    char expect[96];
-    snprintf(expect, sizeof expect, "an integer from %lld to %lld", lo, hi);
-    const char *s = fl_sc_str(ld, f, key, expect);
-    if (!s)
-        return -1;
-    if (fl_parse_int(s, lo, hi, out)) {
-        fl_sc_diag(ld, val_pos(ld, f), "%s: expected %s; got '%s'", key, expect, s);
-        return -1;
-    }
-    return 0;
-}
-
 /* One item of a list: a scalar as an arena string, or NULL (diagnostic). */
 static const char *list_item(struct fl_sc_loader *ld, struct fy_node *it, const char *key,
                              const char *expect, struct fl_pos fallback)
@@ -309,8 +276,12 @@ int fl_sc_status_list(struct fl_sc_loader *ld, const struct fl_sc_field *f,
         return -1;
     for (size_t i = 0; i < cnt; i++) {
         long long v;
-        if (fl_parse_int(l[i], 100, 599, &v)) {
-            fl_sc_diag(ld, val_pos(ld, f), "ok_status: expected %s; got '%s'", expect, l[i]);
+        const char *s = fl_sc_subst_vars(ld, l[i], "ok_status", val_pos(ld, f));
+        if (!s)
+            return -1;
+        if (fl_parse_int(s, 100, 599, &v)) {
+            fl_sc_bad_value(ld, val_pos(ld, f), "ok_status", s != l[i] ? l[i] : NULL, s, "%s",
+                            expect);
             return -1;
         }
         st[i] = (int)v;

@@ -16,6 +16,9 @@
  * errors after which the server may have acted (connection reset mid-way):
  * "fail" is reserved for operations that certainly did not happen.
  *
+ * Pacing (when operation k goes out, and what a loop that falls behind
+ * does) is in workload_pace.c.
+ *
  * Redis workloads (workload_redis.c) share the scheduling; their writes in
  * flight and final reads count as pending (w->rpending). A drain starts
  * the final reads; its timeout ends the follows still polling, but Redis
@@ -35,7 +38,6 @@
 #define MAX_BODY (1024 * 1024)
 #define MAX_HEADER (16 * 1024)
 #define MAX_VALUE (64 * 1024)     /* captured / recorded values */
-#define MAX_BURST 10000           /* operations issued per timer tick */
 
 /* ---- chains ---- */
 
@@ -287,9 +289,7 @@ static void on_main_done(void *ud, const struct fl_http_result *res)
     wl_op_end(op);
 }
 
-/* Issue operation k of driver d: always an invoke, then either a request
- * in flight or an immediate fail. */
-static void issue(struct wl_driver *d)
+void wl_issue(struct wl_driver *d)
 {
     if (d->redis) {
         wl_redis_issue(d);
@@ -333,37 +333,6 @@ static void issue(struct wl_driver *d)
     d->inflight++;
 }
 
-/* ---- scheduling ---- */
-
-static void driver_stop(struct wl_driver *d)
-{
-    d->running = 0;
-    uv_timer_stop(&d->timer);
-}
-
-static void on_tick(uv_timer_t *t)
-{
-    struct wl_driver *d = t->data;
-    struct fl_workers *w = d->w;
-    int64_t now = fl_run_now(w->run);
-    for (size_t burst = 0; d->running; burst++) {
-        int64_t due = d->start_us + (int64_t)((double)d->k * 1e6 / d->m->rate);
-        if (due >= d->stop_us || w->run->aborting || w->closing) {
-            driver_stop(d);
-            return;
-        }
-        if (due > now || burst >= MAX_BURST) {
-            /* libuv timers have millisecond resolution: round up so the
-             * tick is never early by more than the loop's own slack. */
-            uint64_t wait = due > now ? (uint64_t)((due - now + 999) / 1000) : 0;
-            uv_timer_start(&d->timer, on_tick, wait, 0);
-            return;
-        }
-        d->k++;
-        issue(d);
-    }
-}
-
 /* ---- public API ---- */
 
 int fl_workers_create(struct fl_workers **out, struct fl_run *run, struct fl_error *err)
@@ -399,8 +368,7 @@ int fl_workers_create(struct fl_workers **out, struct fl_run *run, struct fl_err
         struct wl_driver *d = &w->wl[i];
         d->w = w;
         d->m = &sc->workloads[i];
-        uv_timer_init(run->loop, &d->timer);
-        d->timer.data = d;
+        wl_pace_init(d);
         if (d->redis)
             wl_redis_init(d, d->redis);
     }
@@ -436,9 +404,10 @@ int fl_workers_start_workloads(struct fl_workers *w)
         d->start_us = base + (int64_t)d->m->start_ms * 1000;
         d->stop_us = stop_ms ? base + (int64_t)stop_ms * 1000 : INT64_MAX;
         d->k = 0;
+        d->skipped = 0;
         d->running = 1;
         wl_redis_connect(d);
-        uv_timer_start(&d->timer, on_tick, d->m->start_ms, 0);
+        wl_pace_start(d);
     }
     return 0;
 }
@@ -446,7 +415,7 @@ int fl_workers_start_workloads(struct fl_workers *w)
 void fl_workers_stop_workloads(struct fl_workers *w)
 {
     for (size_t i = 0; i < w->nwl; i++)
-        driver_stop(&w->wl[i]);
+        wl_pace_stop(&w->wl[i]);
 }
 
 size_t fl_workers_pending(const struct fl_workers *w)
@@ -539,8 +508,10 @@ void fl_workers_close(struct fl_workers *w, void (*cb)(void *ud), void *ud)
         wl_redis_close(&w->wl[i]);
     for (size_t i = 0; i < w->nwl; i++) {
         w->wl[i].timer.data = w;
-        w->closes_pending++;
+        w->wl[i].idle.data = w;
+        w->closes_pending += 2;
         uv_close((uv_handle_t *)&w->wl[i].timer, on_timer_closed);
+        uv_close((uv_handle_t *)&w->wl[i].idle, on_timer_closed);
     }
     for (size_t i = 0; i < w->npr; i++) {
         w->pr[i].timer.data = w;

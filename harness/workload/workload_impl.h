@@ -10,6 +10,18 @@
 #define WL_ID_MAX 64              /* instance ids: "api.1" */
 #define WL_MAX_SENTINELS 32
 
+/* Pacing (workload.c). A driver issues what is due in batches of at most
+ * WL_BATCH_MAX operations or WL_BATCH_US of work, and yields to the loop
+ * between two batches, so that a fault's timer, I/O and probes run while a
+ * workload catches up. Operations due more than WL_LAG_MAX_US ago are
+ * skipped (one "skipped" record with their count), except the newest
+ * WL_LAG_KEEP of them: a short stall at a low rate is caught up, only a
+ * backlog the loop cannot work off is dropped. */
+#define WL_BATCH_MAX 256
+#define WL_BATCH_US 2000
+#define WL_LAG_MAX_US 100000
+#define WL_LAG_KEEP 1000
+
 struct wl_var {
     char *name;
     char *value;
@@ -40,10 +52,12 @@ struct wl_driver {
     struct fl_workers *w;
     const struct fl_workload *m;
     struct wl_redis *redis;       /* kind FL_WORKLOAD_REDIS, else NULL */
-    uv_timer_t timer;
+    uv_timer_t timer;             /* the next operation, when ahead */
+    uv_idle_t idle;               /* the next batch, when behind */
     int running;
     int64_t start_us, stop_us;    /* run clock */
     uint64_t k;                   /* index of the next operation */
+    uint64_t skipped;             /* operations skipped, never issued */
     size_t inflight;              /* main requests in flight */
 };
 
@@ -148,6 +162,7 @@ struct fl_workers {
     int32_t next_process;
     size_t rpending;              /* Redis writes in flight, final reads running */
     size_t issued, ok, fail, info, capped;
+    uint64_t skipped;             /* over every workload */
     uv_timer_t drain_timer;
     void (*drain_cb)(void *ud);
     void *drain_ud;
@@ -161,6 +176,9 @@ struct fl_workers {
 };
 
 /* workload.c */
+/* Issue the next operation of d (its index is d->k - 1): always an invoke,
+ * then a request in flight or an immediate fail (Redis: workload_redis.c). */
+void wl_issue(struct wl_driver *d);
 /* Expand tpl with the op's captures first, then the run's names. */
 int wl_expand(struct wl_op *op, const char *tpl, struct fl_buf *out, struct fl_error *err);
 /* Expand and submit rq for op (op->req is set). 0, or an FL_E* code with
@@ -180,6 +198,16 @@ int wl_follow_start(struct wl_op *op);
 /* Abort the follow: cancel a poll in flight (recorded as info "aborted")
  * and record the give-up with why; ends the chain. */
 void wl_follow_abort(struct wl_op *op, const char *why);
+
+/* workload_pace.c */
+/* Initialise d's timer and idle handle (d->w, d->m set); both are closed by
+ * fl_workers_close. */
+void wl_pace_init(struct wl_driver *d);
+/* Begin at d->start_us (the timer fires after the workload's start
+ * offset); d->running, start_us, stop_us and k must be set. */
+void wl_pace_start(struct wl_driver *d);
+/* No further operations: stop the timer and the idle handle. */
+void wl_pace_stop(struct wl_driver *d);
 
 /* probe.c */
 void wl_probe_init(struct fl_workers *w, struct probe_driver *p, size_t index,

@@ -21,7 +21,7 @@ static const struct fl_param table[T_N] = {
     [T_SIGNAL] = {"signal", FL_PT_SIGNAL, 0, "TERM", "signal"},
     [T_WITHIN] = {"within", FL_PT_DURATION, 1, NULL, "time allowed"},
     [T_TAGS] = {"tags", FL_PT_STRINGS, 0, "x", "tags"},
-    [T_COUNT] = {"count", FL_PT_INT, 0, "3", "a count"},
+    [T_COUNT] = {"count", FL_PT_INT, 0, "3", "a count", .lo = -10, .hi = 10},
     [T_FLAG] = {"flag", FL_PT_BOOL, 0, "false", "a flag"},
     [T_WORKLOAD] = {"workload", FL_PT_WORKLOAD, 0, NULL, "a workload"},
 };
@@ -197,7 +197,7 @@ static void test_parse_too_many_params(void **state)
     (void)state;
     struct fl_param big[FL_MAX_PARAMS + 1];
     for (size_t i = 0; i < FL_MAX_PARAMS + 1; i++)
-        big[i] = (struct fl_param){"p", FL_PT_STRING, 0, NULL, ""};
+        big[i] = (struct fl_param){.name = "p", .type = FL_PT_STRING, .help = ""};
     struct fl_args args;
     struct fl_diag d = {0};
     assert_int_equal(fl_params_parse(big, FL_MAX_PARAMS + 1, NULL, 0, "t", where, NULL, &args, &d),
@@ -218,13 +218,16 @@ static void test_pick(void **state)
     assert_int_equal(p.n, 1);
     assert_int_equal(fl_parse_pick("7", &p), 0);
     assert_int_equal(p.n, 7);
+    assert_int_equal(fl_parse_pick("256", &p), 0);   /* replicas are at most 256 */
+    assert_int_equal(p.n, 256);
     assert_int_equal(fl_parse_pick("1%", &p), 0);
     assert_int_equal(p.kind, FL_PICK_PERCENT);
     assert_int_equal(p.n, 1);
     assert_int_equal(fl_parse_pick("100%", &p), 0);
     assert_int_equal(p.n, 100);
     static const char *const bad[] = {"0", "101%", "0%", "-1", "1.5", "", "%", " 2", "2 ",
-                                      "+3", "50 %", "ONE", "some", "-5%", "99999999999"};
+                                      "+3", "50 %", "ONE", "some", "-5%", "99999999999",
+                                      "257"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (fl_parse_pick(bad[i], &p) != FL_EINVAL)
             fail_msg("pick '%s' should be rejected", bad[i]);
@@ -254,7 +257,7 @@ static void test_suggest(void **state)
 static void test_type_text(void **state)
 {
     (void)state;
-    for (int t = FL_PT_STRING; t <= FL_PT_PROBE; t++) {
+    for (int t = FL_PT_STRING; t <= FL_PT_ENUM; t++) {
         assert_true(strlen(fl_ptype_expect((enum fl_ptype)t)) > 3);
         assert_true(strlen(fl_ptype_name((enum fl_ptype)t)) > 2);
     }
@@ -268,13 +271,98 @@ static void test_type_text(void **state)
     assert_int_equal(fl_param_value(FL_PT_BOOL, "True", &v), FL_EINVAL);
 }
 
+/* Enums, bounds and the messages that show substituted vars. */
+enum { E_MODE, E_LEVEL, E_TIMEOUT, E_GRACE, E_NAME, E_N };
+static const char *const modes[] = {"stop", "client", NULL};
+static const struct fl_param etable[E_N] = {
+    [E_MODE] = {"mode", FL_PT_ENUM, 0, "stop", "how", .choices = modes},
+    [E_LEVEL] = {"level", FL_PT_INT, 0, NULL, "a level", .lo = 1, .hi = 5},
+    [E_TIMEOUT] = {"timeout", FL_PT_DURATION, 0, "30s", "above 0", .lo = 1},
+    [E_GRACE] = {"grace", FL_PT_DURATION, 0, NULL, "default bounds"},
+    [E_NAME] = {"name", FL_PT_STRING, 0, NULL, "short", .hi = 8},
+};
+
+static void test_enum_and_bounds(void **state)
+{
+    (void)state;
+    struct fl_args args;
+    struct fl_diag d = {0};
+    struct fl_rawparam ok[] = {rs("mode", "client", 2), rs("level", "5", 3),
+                               rs("timeout", "1ms", 4), rs("grace", "24h", 5),
+                               rs("name", "abcdefgh", 6)};
+    assert_int_equal(fl_params_parse(etable, E_N, ok, 5, "t", where, NULL, &args, &d), 0);
+    assert_int_equal(args.v[E_MODE].e, 1);
+    assert_string_equal(args.v[E_MODE].s, "client");
+    assert_int_equal(args.v[E_LEVEL].i, 5);
+    assert_int_equal(args.v[E_TIMEOUT].ms, 1);
+    assert_int_equal(args.v[E_GRACE].ms, 24ULL * 3600 * 1000);
+    fl_diag_free(&d);
+
+    /* Defaults: an enum's default is one of its choices. */
+    assert_int_equal(fl_params_parse(etable, E_N, NULL, 0, "t", where, NULL, &args, &d), 0);
+    assert_int_equal(args.v[E_MODE].e, 0);
+    assert_int_equal(args.v[E_TIMEOUT].ms, 30000);
+    fl_diag_free(&d);
+
+    struct fl_rawparam bad[] = {rs("mode", "clinet", 2), rs("level", "0", 3),
+                                rs("timeout", "0s", 4), rs("grace", "25h", 5),
+                                rs("name", "abcdefghi", 6)};
+    assert_int_equal(fl_params_parse(etable, E_N, bad, 5, "t", where, NULL, &args, &d),
+                     FL_ESCENARIO);
+    assert_int_equal(d.n, 5);
+    assert_true(has(&d, 2, 10, "mode: expected one of: stop, client; got 'clinet'",
+                    "; did you mean 'client'?"));
+    assert_true(has(&d, 3, 10, "level: expected an integer from 1 to 5; got '0'", NULL));
+    assert_true(has(&d, 4, 10, "timeout: expected a duration above 0 and at most 24h; got '0s'",
+                    NULL));
+    assert_true(has(&d, 5, 10, "grace: expected a duration of at most 24h; got '25h'", NULL));
+    assert_true(has(&d, 6, 10, "name: expected at most 8 characters; got 'abcdefghi'", NULL));
+    fl_diag_free(&d);
+
+    /* A value the loader substituted: both forms, at the value. */
+    struct fl_rawparam sub = rs("mode", "pause", 7);
+    sub.written = "${m}";
+    assert_int_equal(fl_params_parse(etable, E_N, &sub, 1, "t", where, NULL, &args, &d),
+                     FL_ESCENARIO);
+    assert_true(has(&d, 7, 10, "mode: '${m}' = 'pause': expected one of: stop, client", NULL));
+    fl_diag_free(&d);
+    struct fl_rawparam sig = rs("signal", "STOPP", 8);
+    sig.written = "${sig}";
+    struct fl_rawparam svc = rs("service", "api", 2);
+    struct fl_rawparam w = rs("within", "1s", 3);
+    struct fl_rawparam three[] = {svc, w, sig};
+    assert_int_equal(fl_params_parse(table, T_N, three, 3, "t", where, &names, &args, &d),
+                     FL_ESCENARIO);
+    assert_true(has(&d, 8, 10, "signal: '${sig}' = 'STOPP': expected a signal like KILL", NULL));
+    fl_diag_free(&d);
+
+    /* The reference shows the choices and the bounds a table narrows. */
+    char doc[128];
+    fl_param_type_doc(&etable[E_MODE], doc, sizeof doc);
+    assert_string_equal(doc, "`stop` or `client`");
+    fl_param_type_doc(&etable[E_TIMEOUT], doc, sizeof doc);
+    assert_string_equal(doc, "duration > 0");
+    fl_param_type_doc(&etable[E_GRACE], doc, sizeof doc);
+    assert_string_equal(doc, "duration");
+    fl_param_type_doc(&etable[E_NAME], doc, sizeof doc);
+    assert_string_equal(doc, "string (at most 8 bytes)");
+    assert_int_equal(fl_choice_index(modes, "client"), 1);
+    assert_int_equal(fl_choice_index(modes, "x"), -1);
+    assert_int_equal(fl_choice_count(modes), 2);
+    struct fl_pval v = {0};
+    assert_int_equal(fl_param_value(FL_PT_ENUM, "stop", &v), FL_EINVAL);
+    assert_int_equal(fl_param_parse_value(&etable[E_MODE], "stop", &v), 0);
+    assert_int_equal(v.e, 0);
+    assert_int_equal(fl_param_parse_value(&etable[E_LEVEL], "6", &v), FL_EINVAL);
+}
+
 /* Arguments built by hand: only named parameters, marked as given. */
 static void test_args_by_hand(void **state)
 {
     (void)state;
     static const struct fl_param table[] = {
-        {"probe", FL_PT_PROBE, 1, NULL, "a probe"},
-        {"within", FL_PT_DURATION, 1, NULL, "a duration"},
+        [0] = {"probe", FL_PT_PROBE, 1, NULL, "a probe"},
+        [1] = {"within", FL_PT_DURATION, 1, NULL, "a duration"},
     };
     struct fl_args a;
     fl_args_init(&a, table, 2);
@@ -301,6 +389,7 @@ int main(void)
         cmocka_unit_test(test_pick),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_type_text),
+        cmocka_unit_test(test_enum_and_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
