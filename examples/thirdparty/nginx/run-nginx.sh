@@ -1,0 +1,33 @@
+#!/bin/sh
+# run-nginx.sh DIR PORT DAEMON [WORKERS]
+#
+# Write DIR/nginx.conf - nginx on 127.0.0.1:PORT answering "ok" to every
+# request, every file it writes under DIR - and exec nginx with it, so
+# the nginx launcher is the process faultline started. DAEMON is the
+# `daemon` directive: on (nginx's default: the launcher forks a master
+# in a new session and exits) or off (the master stays in the foreground,
+# as in a container).
+set -eu
+dir=$1 port=$2 daemon=$3 workers=${4:-2}
+mkdir -p "$dir/tmp"
+cat > "$dir/nginx.conf" <<CONF
+daemon $daemon;
+master_process on;
+worker_processes $workers;
+pid $dir/nginx.pid;
+error_log stderr notice;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    server {
+        listen 127.0.0.1:$port;
+        location / { return 200 "ok\n"; }
+    }
+}
+CONF
+exec nginx -p "$dir" -c "$dir/nginx.conf" -e stderr
