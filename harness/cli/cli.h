@@ -52,5 +52,6 @@ int fl_cmd_run(int argc, char **argv);
 int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_list(int argc, char **argv);
 int fl_cmd_reference(void);
+int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
 
 #endif

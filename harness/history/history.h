@@ -134,6 +134,8 @@ struct fl_history_origin {
     size_t disorder_line;    /* the first of them, 0: none */
     uint64_t disorder_index; /* its index, and the highest seen before it */
     uint64_t disorder_after;
+    size_t restart_line;     /* first line where the index starts again at 0:
+                              * the file holds more than one run, 0: none */
     int cut_mid_line;        /* the file does not end with a newline */
 };
 

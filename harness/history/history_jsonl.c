@@ -215,6 +215,8 @@ static int optype_parse(const char *s, enum fl_optype *t)
  * line. Both go into the origin record. */
 static void note_index(struct fl_history_origin *o, size_t lineno, uint64_t index)
 {
+    if (o->ops && index == 0 && !o->restart_line)
+        o->restart_line = lineno;    /* `run --events` puts every run in one file */
     if (o->ops && index <= o->high) {
         if (!o->disordered++) {
             o->disorder_line = lineno;

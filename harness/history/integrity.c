@@ -80,7 +80,10 @@ void fl_history_integrity(const struct fl_history *h, struct fl_integrity *out)
         reason(out, "%" PRIu64 " ops are missing from %.200s; the first gap: line %zu holds op "
                "%" PRIu64 " where op %" PRIu64 " was due", o->missing, o->path, o->gap_line,
                o->gap_to, o->gap_from);
-    if (o->disordered)
+    if (o->restart_line)
+        reason(out, "%.200s holds more than one run (the op index starts again at 0 on line "
+               "%zu): check one run's events.jsonl", o->path, o->restart_line);
+    else if (o->disordered)
         reason(out, "%.200s:%zu: op %" PRIu64 " comes after op %" PRIu64 ": %" PRIu64 " lines "
                "are duplicated or out of order", o->path, o->disorder_line, o->disorder_index,
                o->disorder_after, o->disordered);
