@@ -229,6 +229,10 @@ static void test_mutations_never_crash(void **state)
 
 /* ---- integrity ---------------------------------------------------------- */
 
+/* The recorded harness error of the last judge_file, "" when none: its op
+ * dies with the history, so judge_file returns in.harness as NULL. */
+static char harness_error[256];
+
 static struct fl_integrity judge_file(const char *text, size_t max_ops)
 {
     write_text(text);
@@ -239,6 +243,9 @@ static struct fl_integrity judge_file(const char *text, size_t max_ops)
         fail_msg("load: %s", err.msg);
     struct fl_integrity in;
     fl_history_integrity(h, &in);
+    snprintf(harness_error, sizeof harness_error, "%s",
+             in.harness && in.harness->error ? in.harness->error : "");
+    in.harness = NULL;
     fl_history_free(h);
     return in;
 }
@@ -249,7 +256,7 @@ static void test_integrity_of_files(void **state)
     struct fl_integrity in = judge_file(OP(0, 1, PROBE_OK) OP(1, 2, PROBE_OK) OP(2, 3, DONE), 0);
     assert_int_equal(in.complete, 1);
     assert_string_equal(in.why, "");
-    assert_null(in.harness);
+    assert_string_equal(harness_error, "");
 
     /* a line lost in the middle */
     in = judge_file(OP(0, 1, PROBE_OK) OP(1, 2, PROBE_OK) OP(3, 4, PROBE_OK) OP(4, 5, DONE), 0);
@@ -291,8 +298,7 @@ static void test_integrity_of_files(void **state)
                     OP(1, 2, "\"type\":\"info\",\"source\":\"runner\",\"f\":\"harness\",\"error\":\"api never became ready\"")
                     OP(2, 3, DONE), 0);
     assert_int_equal(in.complete, 1);
-    assert_non_null(in.harness);
-    assert_string_equal(in.harness->error, "api never became ready");
+    assert_string_equal(harness_error, "api never became ready");
 }
 
 static void test_integrity_live(void **state)
