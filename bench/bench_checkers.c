@@ -1,4 +1,5 @@
-/* bench_checkers.c - every checker over a synthetic 1,000,000-op history.
+/* bench_checkers.c - every checker over a synthetic 1,000,000-op history,
+ * in memory and again from its JSON lines recording.
  *
  * 45,000 jobs (request invoke/ok + 10 polls pending -> running -> complete,
  * interleaved in time like a real open-loop workload), a few faults with
@@ -6,10 +7,17 @@
  * (stuck pending, a 404 flip, ending failed), so the verdicts are known in
  * advance and printed: a checker cannot silently get faster by being wrong.
  *
+ * Then the history is written as JSON lines (the --events format), read
+ * back with fl_history_load_jsonl, its integrity checked and every checker
+ * run again, as `faultline check` does: the parse time, the check time and
+ * their ratio to the in-memory checks are printed, and the verdicts must
+ * be the same. Timings are printed, never asserted.
+ *
  * Usage: bench_checkers [ops]   (default 1000000)
  */
 #include "checkers/checker.h"
 #include "history/history.h"
+#include "reports/report.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,6 +25,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define POLLS 10
 #define JOB_OPS (2 + 2 * POLLS)
@@ -25,7 +34,15 @@
 #define FAILED(j) ((j) % 500 == 21)    /* ends failed */
 
 enum kind { K_REQ_INV, K_REQ_OK, K_POLL_INV, K_POLL_OK, K_GIVE_UP, K_PROBE_INV,
-            K_PROBE_OK, K_FAULT_INV, K_FAULT_OK, K_HEAL_INV, K_HEAL_OK };
+            K_PROBE_OK, K_FAULT_INV, K_FAULT_OK, K_HEAL_INV, K_HEAL_OK, K_PHASE };
+
+/* The runner's phase records, so that the recording is a whole run. */
+static const struct {
+    double at;
+    const char *name;
+} phases[] = {{0.0, "start"}, {0.5, "steady"}, {1.0, "timeline"}, {95.0, "heal"},
+              {95.0, "settle"}, {125.0, "drain"}, {125.5, "teardown"}, {126.0, "done"}};
+#define NPHASES (sizeof phases / sizeof phases[0])
 
 struct ev {
     int64_t t;
@@ -86,6 +103,7 @@ static struct ev *plan(size_t target, size_t *nev, uint32_t *njobs)
     size_t job_ops = 0;
     for (uint32_t j = 0; j < jobs; j++)
         job_ops += JOB_OPS + (STUCK(j) ? 1 : 0);
+    fault_ops += NPHASES;
     if (job_ops + fault_ops > target) {
         fprintf(stderr, "target too small\n");
         return NULL;
@@ -120,6 +138,8 @@ static struct ev *plan(size_t target, size_t *nev, uint32_t *njobs)
             e[k++] = (struct ev){th, seq++, f, K_HEAL_OK, 0};
         }
     }
+    for (uint32_t p = 0; p < NPHASES; p++)
+        e[k++] = (struct ev){(int64_t)(phases[p].at * 1e6), seq++, p, K_PHASE, 0};
     for (size_t s = 0; s < samples; s++) {
         int64_t ts = (int64_t)((double)s * 125e6 / (double)samples);
         e[k++] = (struct ev){ts, seq++, (uint32_t)s, K_PROBE_INV, 0};
@@ -158,6 +178,10 @@ static void append(struct fl_history *h, const struct ev *e)
     case K_FAULT_OK: fl_history_add(h, e->t, fp, FL_OK, faults[e->id].name, "fault", "api-1", faults[e->id].name, NULL); break;
     case K_HEAL_INV: fl_history_add(h, e->t, fp, FL_INVOKE, faults[e->id].name, "heal", "api-1", NULL, NULL); break;
     case K_HEAL_OK: fl_history_add(h, e->t, fp, FL_OK, faults[e->id].name, "heal", "api-1", "healed", NULL); break;
+    case K_PHASE:
+        fl_history_add(h, e->t, FL_PROC_RUNNER, FL_OK, FL_SOURCE_RUNNER, FL_F_PHASE, NULL,
+                       phases[e->id].name, NULL);
+        break;
     }
 }
 
@@ -185,28 +209,61 @@ static struct fl_pval *arg(struct fl_args *a, const char *name)
     return v;
 }
 
+/* One checker run with the verdict the generator planted. */
+struct bcase {
+    const char *label, *checker;
+    struct fl_args args;
+    enum fl_validity expect;
+    size_t expect_cex;
+};
+
 /* Run one checker, print its speed and verdict; 1 when the verdict is not
- * the one the generator planted (validity and number of counterexamples). */
-static int bench(const char *label, const char *checker, const struct fl_history *h,
-                 const struct fl_args *a, enum fl_validity expect, size_t expect_cex)
+ * the one the generator planted (validity and number of counterexamples).
+ * *dt: the time it took. */
+static int bench(const struct bcase *c, const struct fl_history *h, double *dt, int quiet)
 {
-    const struct fl_checker_type *t = fl_checker_find(checker);
+    const struct fl_checker_type *t = fl_checker_find(c->checker);
     struct fl_verdict v;
     memset(&v, 0, sizeof v);
     double t0 = now_s();
-    int rc = t->check(h, a, &v);
-    double dt = now_s() - t0;
+    int rc = t->check(h, &c->args, &v);
+    *dt = now_s() - t0;
     size_t n = fl_history_len(h);
-    printf("%s: %zu ops in %.3f s = %.1f M ops/s\n", label, n, dt, (double)n / dt / 1e6);
-    printf("  verdict: %s (%zu counterexamples) - %s\n", fl_validity_name(v.validity),
-           v.ncex_total, v.summary ? v.summary : "(no summary)");
-    if (v.ncex)
-        printf("  first: %s: %s\n", v.cex[0].key, v.cex[0].why);
-    int bad = rc != 0 || v.validity != expect || v.ncex_total != expect_cex;
+    printf("%s: %zu ops in %.3f s = %.1f M ops/s\n", c->label, n, *dt, (double)n / *dt / 1e6);
+    if (!quiet) {
+        printf("  verdict: %s (%zu counterexamples) - %s\n", fl_validity_name(v.validity),
+               v.ncex_total, v.summary ? v.summary : "(no summary)");
+        if (v.ncex)
+            printf("  first: %s: %s\n", v.cex[0].key, v.cex[0].why);
+    }
+    int bad = rc != 0 || v.validity != c->expect || v.ncex_total != c->expect_cex;
     if (bad)
-        printf("  UNEXPECTED: wanted %s with %zu counterexamples (rc %d)\n",
-               fl_validity_name(expect), expect_cex, rc);
+        printf("  UNEXPECTED: wanted %s with %zu counterexamples (rc %d), got %s: %s\n",
+               fl_validity_name(c->expect), c->expect_cex, rc, fl_validity_name(v.validity),
+               v.summary ? v.summary : "");
     fl_verdict_free(&v);
+    return bad;
+}
+
+/* Write h as JSON lines to a temporary file; its path into path. */
+static int record(const struct fl_history *h, char *path, size_t len, double *dt)
+{
+    const char *dir = getenv("TMPDIR");
+    snprintf(path, len, "%s/fl_bench_checkers_XXXXXX", dir && *dir ? dir : "/tmp");
+    int fd = mkstemp(path);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        perror(path);
+        return 1;
+    }
+    double t0 = now_s();
+    int bad = 0;
+    for (size_t i = 0; i < fl_history_len(h) && !bad; i++)
+        bad = fl_jsonl_write_op(f, fl_history_get(h, i)) != 0;
+    bad |= fclose(f) != 0;
+    *dt = now_s() - t0;
+    if (bad)
+        fprintf(stderr, "%s: write failed\n", path);
     return bad;
 }
 
@@ -244,33 +301,81 @@ int main(int argc, char **argv)
         flip += FLIP(j);
         failed += FAILED(j);
     }
-    int bad = 0;
-    struct fl_args a = make_args(fl_checker_find("lifecycle"));
-    arg(&a, "workload")->s = "submit";
-    arg(&a, "terminal")->list = terminal;
-    arg(&a, "terminal")->nlist = 1;
-    arg(&a, "within")->ms = 30000;
-    bad |= bench("lifecycle", "lifecycle", h, &a, FL_INVALID, stuck + failed);
-
-    a = make_args(fl_checker_find("transitions"));
-    arg(&a, "workload")->s = "submit";
-    arg(&a, "order")->list = order;
-    arg(&a, "order")->nlist = 3;
+    struct bcase cases[5];
+    struct fl_args *a = &cases[0].args;
+    cases[0] = (struct bcase){"lifecycle", "lifecycle", make_args(fl_checker_find("lifecycle")),
+                              FL_INVALID, stuck + failed};
+    arg(a, "workload")->s = "submit";
+    arg(a, "terminal")->list = terminal;
+    arg(a, "terminal")->nlist = 1;
+    arg(a, "within")->ms = 30000;
     /* "failed" is off the order too */
-    bad |= bench("transitions", "transitions", h, &a, FL_INVALID, flip + failed);
-
-    a = make_args(fl_checker_find("recovers"));
-    arg(&a, "probe")->s = "health";
-    arg(&a, "within")->ms = 10000;
-    bad |= bench("recovers", "recovers", h, &a, FL_VALID, 0);
-
-    a = make_args(fl_checker_find("always"));
-    arg(&a, "probe")->s = "health";
-    arg(&a, "during_faults")->b = 1;
-    bad |= bench("always", "always", h, &a, FL_INVALID, 4);
-    arg(&a, "during_faults")->b = 0;
+    cases[1] = (struct bcase){"transitions", "transitions",
+                              make_args(fl_checker_find("transitions")), FL_INVALID, flip + failed};
+    a = &cases[1].args;
+    arg(a, "workload")->s = "submit";
+    arg(a, "order")->list = order;
+    arg(a, "order")->nlist = 3;
+    cases[2] = (struct bcase){"recovers", "recovers", make_args(fl_checker_find("recovers")),
+                              FL_VALID, 0};
+    a = &cases[2].args;
+    arg(a, "probe")->s = "health";
+    arg(a, "within")->ms = 10000;
+    cases[3] = (struct bcase){"always", "always", make_args(fl_checker_find("always")),
+                              FL_INVALID, 4};
+    a = &cases[3].args;
+    arg(a, "probe")->s = "health";
+    arg(a, "during_faults")->b = 1;
     /* the kills are instant (nothing excused), the pauses' tails remain */
-    bad |= bench("always(during_faults: false)", "always", h, &a, FL_INVALID, 4);
+    cases[4] = cases[3];
+    cases[4].label = "always(during_faults: false)";
+    arg(&cases[4].args, "during_faults")->b = 0;
+    size_t ncases = 5;
+
+    int bad = 0;
+    double mem = 0;
+    for (size_t i = 0; i < ncases; i++) {
+        bad |= bench(&cases[i], h, &dt, 0);
+        mem += dt;
+    }
+
+    /* the same history, recorded and read back as `faultline check` does */
+    char path[4096];
+    double t_write, t_parse, t_check = 0;
+    if (record(h, path, sizeof path, &t_write)) {
+        fl_history_free(h);
+        return 1;
+    }
+    struct fl_history *g = fl_history_new(0);
+    struct fl_error err = {0};
+    t0 = now_s();
+    int rc = fl_history_load_jsonl(g, path, &err);
+    t_parse = now_s() - t0;
+    struct fl_integrity in;
+    t0 = now_s();
+    fl_history_integrity(g, &in);
+    double t_integrity = now_s() - t0;
+    unlink(path);
+    if (rc || !in.complete || fl_history_len(g) != fl_history_len(h)) {
+        printf("UNEXPECTED: the recording did not load whole: %s%s\n", rc ? err.msg : "",
+               in.complete ? "" : in.why);
+        fl_history_free(g);
+        fl_history_free(h);
+        return 1;
+    }
+    printf("\nrecorded as JSON lines in %.3f s; parsed back in %.3f s = %.2f M ops/s "
+           "(integrity check %.3f s)\n", t_write, t_parse,
+           (double)fl_history_len(g) / t_parse / 1e6, t_integrity);
+    for (size_t i = 0; i < ncases; i++) {
+        bad |= bench(&cases[i], g, &dt, 1);
+        t_check += dt;
+    }
+    printf("checkers: %.3f s in memory, %.3f s on the parsed history (ratio %.2f)\n", mem,
+           t_check, t_check / mem);
+    printf("faultline check end to end (parse + integrity + checkers): %.3f s = %.1f x the "
+           "in-memory checks\n", t_parse + t_integrity + t_check,
+           (t_parse + t_integrity + t_check) / mem);
+    fl_history_free(g);
 
     fl_history_free(h);
     struct rusage ru;

@@ -147,10 +147,17 @@ void fl_console_result(FILE *f, const struct fl_result *r, int verbose)
     put_tag(&o, color, status);
     fputs("  ", f);
     put_s(&o, r->name ? r->name : r->file ? r->file : "scenario");
-    if (!r->sc)
+    const struct fl_history_origin *org = r->history ? fl_history_origin(r->history) : NULL;
+    if (!r->sc) {
         fputs("  (did not load)\n", f);
-    else
+    } else if (org && org->path) {
+        /* re-judged by `faultline check`: no seed or run time of its own */
+        fputs("  (recorded in ", f);
+        put_s(&o, org->path);
+        fprintf(f, ", %zu ops)\n", fl_history_len(r->history));
+    } else {
         fprintf(f, "  (%.1fs, seed %llu)\n", r->duration_s, (unsigned long long)r->seed);
+    }
     if (!r->sc || r->harness_status) {
         fputs("  ", f);
         put_s(&o, r->harness_error[0] ? r->harness_error : fl_strerror(r->harness_status));

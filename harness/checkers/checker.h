@@ -60,4 +60,22 @@ void fl_verdict_free(struct fl_verdict *v);
 const char *fl_validity_name(enum fl_validity v);     /* "valid", ... */
 enum fl_validity fl_validity_combine(enum fl_validity a, enum fl_validity b);
 
+/* The verdict of one invariant with the rules every caller applies (the
+ * runner and `faultline check` both go through here, so the two never
+ * judge one history differently):
+ *   harness_error != NULL  the run did not complete: unknown, "not checked:
+ *                          the run did not complete (...)"; t is not run;
+ *   the checker fails      unknown, "checker failed: ENOMEM";
+ *   in->complete == 0      ops are known to be missing: whatever t found
+ *                          becomes unknown. The summary gives the reason,
+ *                          then what the recorded ops alone show; the
+ *                          counterexamples are kept (real ops, but maybe
+ *                          not the whole story).
+ * in may be NULL (nothing known to be missing). out is zeroed first; free
+ * it with fl_verdict_free. Returns 0, or FL_ENOMEM when not even a summary
+ * could be written. */
+int fl_judge(const struct fl_checker_type *t, const struct fl_args *args,
+             const struct fl_history *h, const struct fl_integrity *in,
+             const char *harness_error, struct fl_verdict *out);
+
 #endif

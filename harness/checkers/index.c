@@ -351,42 +351,74 @@ static int sort_by_time(const struct fl_history *h, size_t *s, size_t n)
     return 0;
 }
 
+/* Samples of one probe: completions, plus invokes that never got one. A
+ * probe process has one sample in flight at a time, so an invoke is
+ * closed by the next completion of its process; one that is still open at
+ * the next invoke or at the end of the history never completed. It is
+ * kept as a sample (Jepsen's info: indeterminate, and never healthy)
+ * rather than dropped: a probe that hung forever is the loudest
+ * unhealthy sample there is. */
+struct sample_list {
+    size_t *s, n, cap;
+    int sorted;
+};
+
+static int push_sample(const struct fl_history *h, struct sample_list *l, size_t i)
+{
+    if (fl_grow((void **)&l->s, &l->cap, l->n + 1, sizeof *l->s))
+        return FL_ENOMEM;
+    if (l->n) {
+        const struct fl_op *prev = fl_history_get(h, l->s[l->n - 1]);
+        const struct fl_op *op = fl_history_get(h, i);
+        if (op->time_us < prev->time_us || (op->time_us == prev->time_us && i < l->s[l->n - 1]))
+            l->sorted = 0;
+    }
+    l->s[l->n++] = i;
+    return 0;
+}
+
 int fl_probe_samples(const struct fl_history *h, const char *name,
                      size_t **out, size_t *n)
 {
     struct fl_strmatch src, fprobe;
     fl_strmatch_init(&src, name);
     fl_strmatch_init(&fprobe, FL_F_PROBE);
-    size_t *s = NULL, ns = 0, cap = 0;
-    int sorted = 1;
-    int64_t last = INT64_MIN;
+    struct fl_pmap open;      /* process + 1 -> its open invoke, SIZE_MAX: none */
+    struct sample_list l = {NULL, 0, 0, 1};
+    *out = NULL;
+    *n = 0;
+    if (fl_pmap_init(&open, 16))
+        return FL_ENOMEM;
     size_t len = fl_history_len(h);
     for (size_t i = 0; i < len; i++) {
         const struct fl_op *op = fl_history_get(h, i);
-        if (op->type == FL_INVOKE || !fl_strmatch(&fprobe, op->f) ||
-            !fl_strmatch(&src, op->source))
+        if (!fl_strmatch(&fprobe, op->f) || !fl_strmatch(&src, op->source))
             continue;
-        if (fl_grow((void **)&s, &cap, ns + 1, sizeof *s)) {
-            free(s);
-            *out = NULL;
-            *n = 0;
-            return FL_ENOMEM;
-        }
-        s[ns++] = i;
-        if (op->time_us < last)
-            sorted = 0;
-        last = op->time_us;
+        size_t *slot = fl_pmap_put(&open, (uintptr_t)(uint32_t)op->process + 1, SIZE_MAX, NULL);
+        if (!slot)
+            goto nomem;
+        size_t add = op->type == FL_INVOKE ? *slot : i;   /* an earlier invoke left open */
+        *slot = op->type == FL_INVOKE ? i : SIZE_MAX;
+        if (add != SIZE_MAX && push_sample(h, &l, add))
+            goto nomem;
     }
-    /* the runner's clock is monotonic, but a loaded file might not be */
-    if (!sorted && sort_by_time(h, s, ns)) {
-        free(s);
-        *out = NULL;
-        *n = 0;
+    for (size_t k = 0; k < open.cap; k++)
+        if (open.keys[k] && open.vals[k] != SIZE_MAX && push_sample(h, &l, open.vals[k]))
+            goto nomem;
+    fl_pmap_free(&open);
+    /* the runner's clock is monotonic, but a loaded file might not be, and
+     * the invokes left open come last */
+    if (!l.sorted && sort_by_time(h, l.s, l.n)) {
+        free(l.s);
         return FL_ENOMEM;
     }
-    *out = s;
-    *n = ns;
+    *out = l.s;
+    *n = l.n;
     return 0;
+nomem:
+    fl_pmap_free(&open);
+    free(l.s);
+    return FL_ENOMEM;
 }
 
 /* ---- key groups ----------------------------------------------------------- */
@@ -518,7 +550,9 @@ void fl_fmt_time(char *buf, size_t len, int64_t time_us)
 
 void fl_fmt_outcome(char *buf, size_t len, const struct fl_op *op)
 {
-    if (op->type == FL_OK)
+    if (op->type == FL_INVOKE)
+        snprintf(buf, len, "no answer recorded (invoked, never completed)");
+    else if (op->type == FL_OK)
         snprintf(buf, len, "%.60s", op->value ? op->value : "ok");
     else
         snprintf(buf, len, "%s: %.60s", fl_optype_name(op->type),

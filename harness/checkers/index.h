@@ -106,8 +106,11 @@ int fl_fault_spans(const struct fl_fault_win *w, size_t n, struct fl_span **out,
 /* Index of the span containing t (start <= t < end), or -1. */
 long fl_span_find(const struct fl_span *s, size_t n, int64_t t);
 
-/* Indexes of the completed samples (ok/fail/info, f == "probe") of probe
- * `name`, sorted by time (history order among equal times). */
+/* Indexes of the samples of probe `name` (f == "probe"), sorted by time
+ * (history order among equal times): every completion (ok/fail/info), and
+ * every invoke that never got one (paired by process: a probe process has
+ * one sample in flight at a time). Such an invoke is indeterminate, and
+ * never healthy. *out is malloc'ed. Returns 0 or FL_ENOMEM. */
 int fl_probe_samples(const struct fl_history *h, const char *name,
                      size_t **out, size_t *n);
 
@@ -176,6 +179,22 @@ size_t fl_series_first_at(const struct fl_series *r, int64_t t);
 static inline int64_t fl_series_time(const struct fl_series *r, size_t j)
 {
     return fl_history_get(r->s->h, r->idx[j])->time_us;
+}
+
+/* The end of fault f as recovery sees it: its own end, pushed later while
+ * another healed fault that overlaps it goes on. */
+int64_t fl_fault_effective_end(const struct fl_samples *s, const struct fl_fault_win *f);
+/* The counterexample key of replica r: "store@api.2". */
+void fl_series_key(char *buf, size_t len, const struct fl_series *r);
+/* The verdict when probe s->probe (or only `replica` of it) has no sample:
+ * unknown. Returns 0 or FL_ENOMEM. */
+struct fl_verdict;
+int fl_samples_none(const struct fl_samples *s, const char *replica, struct fl_verdict *out);
+/* A duration in microseconds for arithmetic with op times: ms * 1000,
+ * held to FL_TIME_MAX_US so that time + duration never overflows. */
+static inline int64_t fl_duration_us(uint64_t ms)
+{
+    return ms > (uint64_t)(FL_TIME_MAX_US / 1000) ? FL_TIME_MAX_US : (int64_t)ms * 1000;
 }
 
 /* "api.1, api.2": names[0..n) joined, at most 8 then "... (N more)". */

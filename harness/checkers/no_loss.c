@@ -12,7 +12,10 @@
  *   late          acknowledged after the read began, absent (not judged:
  *                 the read may have been served before the write)
  * A key written to without a final read, or whose final read cannot be
- * parsed, makes the verdict unknown unless something is lost anyway.
+ * parsed, makes the verdict unknown unless something is lost anyway; so
+ * does an acknowledged write whose records name no key or no element (it
+ * cannot be looked for). A write invoked and never completed is unknown,
+ * never acknowledged.
  *
  * Writes are paired invoke -> completion by process (each workload process
  * has one operation in flight), so the element may sit on either record.
@@ -158,6 +161,9 @@ static int scan(struct ctx *c, const char *workload, const char *key)
     size_t m = 0;
     for (size_t i = 0; i < c->nw; i++) {
         struct wrec *w = &c->w[i];
+        if ((!w->key || !w->elem) && w->type == FL_OK &&
+            (!key || !w->key || fl_strmatch(&keym, w->key)))
+            c->n->unidentified++;
         if (!w->key || !w->elem || (key && !fl_strmatch(&keym, w->key)))
             continue;
         if (w->type == FL_INVOKE)
@@ -437,6 +443,9 @@ static void unchecked_parts(const struct ctx *c, struct fl_buf *b)
                     n->keys_unread, c->first_unread);
     if (n->bad_reads)
         fl_buf_addf(b, "; %s", c->bad_read);
+    if (n->unidentified)
+        fl_buf_addf(b, "; %zu acknowledged %s no key or element and cannot be checked",
+                    n->unidentified, n->unidentified == 1 ? "write names" : "writes name");
 }
 
 static int summarize(struct ctx *c, const char *workload)
@@ -458,9 +467,10 @@ static int summarize(struct ctx *c, const char *workload)
         v->validity = FL_UNKNOWN;
         fl_buf_addf(&b, "no final read by %.60s (%zu %s unchecked)", workload, n->writes,
                     n->writes == 1 ? "write" : "writes");
-    } else if (n->keys_unread || n->bad_reads) {
+    } else if (n->keys_unread || n->bad_reads || n->unidentified) {
         v->validity = FL_UNKNOWN;
-        fl_buf_addf(&b, "%zu of %zu writes unchecked", n->unchecked, n->writes);
+        fl_buf_addf(&b, "%zu of %zu writes unchecked", n->unchecked + n->unidentified,
+                    n->writes + n->unidentified);
         unchecked_parts(c, &b);
     } else if (n->acknowledged == 0) {
         v->validity = FL_UNKNOWN;

@@ -31,6 +31,8 @@ struct fl_no_loss_counts {
     size_t keys_unread;      /* keys written to but never read (ok) */
     size_t bad_reads;        /* final reads that are not JSON arrays of strings */
     size_t read_elements;    /* distinct elements in the usable final reads */
+    size_t unidentified;     /* acknowledged writes whose record names no key
+                              * or no element: they cannot be checked */
 };
 
 /* Count what the no_loss checker sees for workload (the ops' source) and,

@@ -3,6 +3,7 @@
 #include "checkers/index.h"
 
 #include "base/error.h"
+#include "checkers/checker.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,4 +95,24 @@ void fl_fmt_names(char *buf, size_t len, const char *const *names, size_t n)
     }
     if (shown < n && used < len)
         snprintf(buf + used, len - used, ", ... (%zu more)", n - shown);
+}
+
+int64_t fl_fault_effective_end(const struct fl_samples *s, const struct fl_fault_win *f)
+{
+    long sp = fl_span_find(s->spans, s->nspans, f->end);
+    return sp < 0 ? f->end : s->spans[sp].end;
+}
+
+void fl_series_key(char *buf, size_t len, const struct fl_series *r)
+{
+    snprintf(buf, len, "%.100s@%.50s", r->s->probe, r->name ? r->name : "");
+}
+
+int fl_samples_none(const struct fl_samples *s, const char *replica, struct fl_verdict *out)
+{
+    out->validity = FL_UNKNOWN;
+    if (replica)
+        return fl_verdict_summary(out, "no sample of replica %s of probe %s in the history",
+                                  replica, s->probe);
+    return fl_verdict_summary(out, "no sample of probe %s in the history", s->probe);
 }

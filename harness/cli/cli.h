@@ -72,5 +72,6 @@ int fl_cli_recover_state(const char *dir, int quiet, const char *why);
 /* Fork the guardian (guard.c) that heals the state folder once this
  * process ends, however it ends. Returns 0 or -errno. */
 int fl_cli_start_guard(const char *state_dir);
+int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
 
 #endif

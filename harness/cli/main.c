@@ -4,6 +4,7 @@
  *   faultline validate SCENARIO|DIR...        check files, report every error
  *   faultline list [DIR]                      name and describe scenarios
  *   faultline reference                       injector/checker reference (markdown)
+ *   faultline check EVENTS.jsonl SCENARIO     judge a recorded history again
  *
  * Exit codes: 0 every invariant held; 1 at least one invariant was violated;
  * 2 the verdict is unknown (the harness could not run a scenario: never
@@ -31,6 +32,7 @@ static void usage_main(FILE *f)
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
+            "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -74,6 +76,8 @@ int main(int argc, char **argv)
         return fl_cmd_recover(argc - 1, argv + 1);
     if (strcmp(cmd, "reference") == 0)
         return fl_cmd_reference();
+    if (strcmp(cmd, "check") == 0)
+        return fl_cmd_check(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage_main(stderr);
     return EXIT_USAGE;

@@ -11,19 +11,15 @@
 #include "base/error.h"
 #include "base/util.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <jansson.h>
 
 #define BLOCK_SHIFT 14
 #define BLOCK_OPS ((size_t)1 << BLOCK_SHIFT)
 #define BLOCK_MASK (BLOCK_OPS - 1)
 #define DEFAULT_MAX_OPS ((size_t)50000000)
 #define ARENA_CHUNK ((size_t)64 * 1024)
-#define LOAD_MAX_LINE ((size_t)4 * 1024 * 1024)
 
 struct arena_chunk {
     struct arena_chunk *next;
@@ -48,6 +44,8 @@ struct fl_history {
 
     fl_history_sink sink;
     void *sink_ud;
+
+    struct fl_history_origin origin;   /* set by the JSONL loader */
 };
 
 struct fl_history *fl_history_new(size_t max_ops)
@@ -254,128 +252,17 @@ const char *fl_optype_name(enum fl_optype t)
     return "?";
 }
 
-static int optype_parse(const char *s, enum fl_optype *t)
+size_t fl_history_max_ops(const struct fl_history *h)
 {
-    static const enum fl_optype all[] = {FL_INVOKE, FL_OK, FL_FAIL, FL_INFO};
-    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-        if (strcmp(s, fl_optype_name(all[i])) == 0) {
-            *t = all[i];
-            return 0;
-        }
-    }
-    return FL_EINVAL;
+    return h->max_ops;
 }
 
-/* ---- JSON lines ---------------------------------------------------------- */
-
-/* A string field: required ones must be strings, optional ones may also be
- * null or missing (*out = NULL). */
-static int json_str(json_t *o, const char *name, int required, const char **out)
+const struct fl_history_origin *fl_history_origin(const struct fl_history *h)
 {
-    json_t *v = json_object_get(o, name);
-    *out = NULL;
-    if (!v || json_is_null(v))
-        return required ? FL_EINVAL : 0;
-    if (!json_is_string(v))
-        return FL_EINVAL;
-    *out = json_string_value(v);
-    return 0;
+    return &h->origin;
 }
 
-static int load_line(struct fl_history *h, const char *path, size_t lineno,
-                     const char *line, size_t len, struct fl_error *err)
+struct fl_history_origin *fl_history_origin_edit(struct fl_history *h)
 {
-    json_error_t jerr;
-    json_t *o = json_loadb(line, len, 0, &jerr);
-    if (!o)
-        return fl_error_set(err, FL_EINVAL, "%s:%zu:%d: invalid JSON: %s",
-                            path, lineno, jerr.column, jerr.text);
-    int rc = FL_EINVAL;
-    const char *what = "a JSON object";
-    const char *src, *f, *key, *value, *error, *type;
-    enum fl_optype t;
-    json_t *tu = json_object_get(o, "time_us");
-    json_t *pr = json_object_get(o, "process");
-    if (!json_is_object(o))
-        goto out;
-    what = "\"time_us\" and \"process\" as integers";
-    if (!json_is_integer(tu) || !json_is_integer(pr) ||
-        json_integer_value(pr) < INT32_MIN || json_integer_value(pr) > INT32_MAX)
-        goto out;
-    what = "\"type\" one of invoke, ok, fail, info";
-    if (json_str(o, "type", 1, &type) || optype_parse(type, &t))
-        goto out;
-    what = "\"source\" and \"f\" as strings, \"key\", \"value\", \"error\" as strings or null";
-    if (json_str(o, "source", 1, &src) || json_str(o, "f", 1, &f) ||
-        json_str(o, "key", 0, &key) || json_str(o, "value", 0, &value) ||
-        json_str(o, "error", 0, &error))
-        goto out;
-    /* Over the limit the op is dropped and counted, like a live run would. */
-    fl_history_add(h, (int64_t)json_integer_value(tu),
-                   (int32_t)json_integer_value(pr), t, src, f, key, value, error);
-    rc = 0;
-out:
-    json_decref(o);
-    if (rc)
-        fl_error_set(err, rc, "%s:%zu: expected %s", path, lineno, what);
-    return rc;
-}
-
-/* Read one line (without its newline) into b. Returns 1 when a line was
- * read, 0 at end of file, FL_EIO or FL_ENOMEM (line over LOAD_MAX_LINE). */
-static int read_line(FILE *fp, struct fl_buf *b)
-{
-    char chunk[8192];
-    fl_buf_reset(b);
-    int any = 0;
-    while (fgets(chunk, sizeof chunk, fp)) {
-        any = 1;
-        size_t n = strlen(chunk);
-        int eol = n > 0 && chunk[n - 1] == '\n';
-        if (fl_buf_add(b, chunk, n - (size_t)eol))
-            return FL_ENOMEM;
-        if (eol)
-            return 1;
-    }
-    if (ferror(fp))
-        return FL_EIO;
-    return any;
-}
-
-/* Contract: appends every op of the file to h in file order (the file's
- * "index" fields are not trusted: indexes are positions in h). Blank lines
- * are skipped. Stops at the first bad line: the ops before it stay in h. */
-int fl_history_load_jsonl(struct fl_history *h, const char *path, struct fl_error *err)
-{
-    FILE *fp = fopen(path, "r");
-    if (!fp)
-        return fl_error_set(err, FL_EIO, "%s: %s", path, strerror(errno));
-    struct fl_buf line;
-    fl_buf_init(&line, LOAD_MAX_LINE);
-    int rc = 0;
-    /* bounded by the file size: each iteration consumes one line */
-    for (size_t lineno = 1;; lineno++) {
-        int r = read_line(fp, &line);
-        if (r == 0)
-            break;
-        if (r == FL_ENOMEM) {
-            rc = fl_error_set(err, FL_EINVAL, "%s:%zu: line longer than %zu bytes",
-                              path, lineno, (size_t)LOAD_MAX_LINE);
-            break;
-        }
-        if (r < 0) {
-            rc = fl_error_set(err, FL_EIO, "%s:%zu: read error", path, lineno);
-            break;
-        }
-        const char *s = fl_buf_str(&line);
-        size_t skip = strspn(s, " \t\r");
-        if (s[skip] == '\0')
-            continue;
-        rc = load_line(h, path, lineno, s, line.len, err);
-        if (rc)
-            break;
-    }
-    fl_buf_free(&line);
-    fclose(fp);
-    return rc;
+    return &h->origin;
 }

@@ -22,7 +22,11 @@
  *   injector    "fault"     instance   description           injection
  *   injector    "heal"      instance   description           heal
  *   target      "instance"  instance   "exited"/"started"..  process event
- *   "runner"    "phase"     NULL       phase name            phase change
+ *   "runner"    "phase"     NULL       phase name            phase change;
+ *                                                            "done" is the last
+ *                                                            phase of every run
+ *   "runner"    "harness"   NULL       NULL, error = why     info: the harness
+ *                                                            could not finish
  *   workload    "write"     redis key  the element written   Redis write: ok =
  *                                                            acknowledged, fail =
  *                                                            refused, info = unknown
@@ -58,7 +62,9 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_WRITE "write"
 #define FL_F_READ "read"
 #define FL_F_SKIPPED "skipped"
+#define FL_F_HARNESS "harness"
 #define FL_SOURCE_RUNNER "runner"
+#define FL_PHASE_DONE "done"
 #define FL_VALUE_HTTP_PREFIX "http:"
 
 /* process number ranges: workload chains count up from 0; probes and
@@ -67,6 +73,11 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_PROC_FAULT 1100000000
 #define FL_PROC_TARGET 1200000000
 #define FL_PROC_RUNNER 1300000000
+
+/* The largest time an op may carry either side of 0 (about 31 years): a
+ * loaded file is held to it, so checkers can add or subtract a duration
+ * (clamped to it too) without overflow. */
+#define FL_TIME_MAX_US ((int64_t)1000000000000000)
 
 struct fl_op {
     uint64_t index;        /* position in the history, from 0 */
@@ -109,9 +120,71 @@ size_t fl_history_dropped(const struct fl_history *h);
 const char *fl_history_intern(struct fl_history *h, const char *s);
 
 const char *fl_optype_name(enum fl_optype t);   /* "invoke", "ok", ... */
-/* Parse a history back from JSON lines (the --events format), for tests
- * and `faultline check`. Returns 0 or FL_EINVAL/FL_EIO with err set. */
+size_t fl_history_max_ops(const struct fl_history *h);
+
+/* ---- recorded histories (history_jsonl.c) ----
+ *
+ * What the JSONL loader learned about a file's completeness. A live
+ * history has path == NULL and every count 0. */
+struct fl_history_origin {
+    const char *path;        /* the file (interned); NULL: not loaded */
+    size_t lines;            /* lines read, blank ones included */
+    uint64_t ops;            /* op lines read (some may have been dropped) */
+    uint64_t high;           /* highest op index seen */
+    uint64_t missing;        /* op indexes absent from the file */
+    size_t gap_line;         /* line of the first op after a gap, 0: none */
+    uint64_t gap_from;       /* the first gap: indexes gap_from .. gap_to - 1 */
+    uint64_t gap_to;
+    uint64_t disordered;     /* lines whose index is not above every earlier
+                              * one (a duplicated or reordered line) */
+    size_t disorder_line;    /* the first of them, 0: none */
+    uint64_t disorder_index; /* its index, and the highest seen before it */
+    uint64_t disorder_after;
+    size_t restart_line;     /* first line where the index starts again at 0:
+                              * the file holds more than one run, 0: none */
+    int cut_mid_line;        /* the file does not end with a newline */
+};
+
+/* Borrowed from h, valid for its lifetime. */
+const struct fl_history_origin *fl_history_origin(const struct fl_history *h);
+/* For the loader only: the record it fills. */
+struct fl_history_origin *fl_history_origin_edit(struct fl_history *h);
+
+/* Parse a history from JSON lines (the --events format, reports/jsonl.c),
+ * for `faultline check` and tests.
+ *
+ * Contract: appends every op of the file to h in file order; the file's
+ * "index" fields are checked (they must count up from 0 by one: a gap is
+ * a lost line, recorded in fl_history_origin) but the ops get positions in
+ * h as indexes. Blank lines are skipped. Every line must be one JSON object
+ * with index, time_us, process, type, source, f as the writer puts them
+ * (key, value, error: string, null or absent; other members are ignored);
+ * the first line that is not is an error naming path:line:col, and the ops
+ * before it stay in h. Lines are bounded (4 MiB), and so is h: past its
+ * max_ops an op is dropped and counted (fl_history_dropped), reading goes
+ * on without growing. Returns 0, FL_EINVAL (malformed) or FL_EIO
+ * (unreadable), with err set. */
 struct fl_error;
 int fl_history_load_jsonl(struct fl_history *h, const char *path, struct fl_error *err);
+
+/* ---- integrity (integrity.c) ----
+ *
+ * Checkers judge the ops they are given; a history that lost ops must not
+ * be judged as if it were complete. */
+struct fl_integrity {
+    int complete;                 /* 1: no op is known to be missing */
+    char why[768];                /* when !complete: every reason, "; " between */
+    const struct fl_op *harness;  /* the run's recorded harness failure
+                                   * (f "harness"), or NULL */
+};
+
+/* Look for every sign that ops are missing from h:
+ *   - ops were dropped (the op limit or memory), live or while loading;
+ *   - a loaded file has a gap in its op indexes, or duplicated/reordered
+ *     lines, or stops before the run's final record (runner phase "done"):
+ *     the recording was cut short.
+ * A live history is not required to hold "done" (the runner calls the
+ * checkers from inside the run). Pure; out is always filled. */
+void fl_history_integrity(const struct fl_history *h, struct fl_integrity *out);
 
 #endif

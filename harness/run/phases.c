@@ -449,6 +449,9 @@ void fl_rn_watch_signals(struct runner *rn)
 
 /* ---- results --------------------------------------------------------- */
 
+/* Judge every invariant through fl_judge: a harness failure leaves them
+ * unchecked, and a history that lost ops (fl_history_integrity) makes
+ * every verdict unknown, with the reason. */
 void fl_rn_run_checkers(struct runner *rn)
 {
     const struct fl_scenario *sc = rn->run.sc;
@@ -457,22 +460,15 @@ void fl_rn_run_checkers(struct runner *rn)
     if (!res->inv)
         return;
     res->ninv = sc->ninvariants;
+    struct fl_integrity in;
+    fl_history_integrity(rn->run.history, &in);
+    const char *harness = res->harness_status ? res->harness_error : NULL;
     for (size_t i = 0; i < sc->ninvariants; i++) {
         const struct fl_invariant *inv = &sc->invariants[i];
         struct fl_inv_result *ir = &res->inv[i];
         ir->inv = inv;
-        if (res->harness_status) {
-            ir->verdict.validity = FL_UNKNOWN;
-            fl_verdict_summary(&ir->verdict, "not checked: the run did not complete (%s)",
-                               res->harness_error);
-            continue;
-        }
         int64_t t0 = fl_now_us();
-        int rc = inv->type->check(rn->run.history, &inv->args, &ir->verdict);
-        ir->time_s = (double)(fl_now_us() - t0) / 1e6;
-        if (rc) {
-            ir->verdict.validity = FL_UNKNOWN;
-            fl_verdict_summary(&ir->verdict, "checker failed: %s", fl_strerror(rc));
-        }
+        fl_judge(inv->type, &inv->args, rn->run.history, &in, harness, &ir->verdict);
+        ir->time_s = harness ? 0 : (double)(fl_now_us() - t0) / 1e6;
     }
 }

@@ -190,14 +190,6 @@ static char *temp_path(void)
     return p;
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 static int same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
@@ -243,43 +235,6 @@ static void test_jsonl_round_trip(void **state)
     fl_history_free(g);
     fl_history_free(h);
     unlink(path);
-    free(path);
-}
-
-static void test_jsonl_errors(void **state)
-{
-    (void)state;
-    char *path = temp_path();
-    struct fl_error err = {0};
-    struct fl_history *h = fl_history_new(0);
-
-    write_file(path, "{\"time_us\":1,\"process\":0,\"type\":\"ok\",\"source\":\"s\",\"f\":\"probe\"}\n"
-                     "{\"time_us\":2,\"process\":0,\"type\":\"maybe\",\"source\":\"s\",\"f\":\"probe\"}\n");
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EINVAL);
-    assert_non_null(strstr(err.msg, ":2:"));
-    assert_non_null(strstr(err.msg, "type"));
-    assert_int_equal(fl_history_len(h), 1);   /* the good line before it stays */
-    assert_null(fl_history_get(h, 0)->key);   /* missing key: NULL */
-
-    write_file(path, "{\"time_us\":1,\"process\":0,\"type\":\"ok\",\"source\":\"s\",\"f\":\"probe\"\n");
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EINVAL);
-    assert_non_null(strstr(err.msg, "invalid JSON"));
-
-    write_file(path, "{\"time_us\":\"1\",\"process\":0,\"type\":\"ok\",\"source\":\"s\",\"f\":\"p\"}\n");
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EINVAL);
-    assert_non_null(strstr(err.msg, "time_us"));
-
-    write_file(path, "{\"time_us\":1,\"process\":0,\"type\":\"ok\",\"source\":\"s\",\"f\":\"p\",\"key\":5}\n");
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EINVAL);
-    assert_non_null(strstr(err.msg, "key"));
-
-    write_file(path, "[1,2]\n");
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EINVAL);
-    assert_non_null(strstr(err.msg, "object"));
-
-    unlink(path);
-    assert_int_equal(fl_history_load_jsonl(h, path, &err), FL_EIO);
-    fl_history_free(h);
     free(path);
 }
 
@@ -335,7 +290,6 @@ int main(void)
         cmocka_unit_test(test_pointers_stable),
         cmocka_unit_test(test_sink),
         cmocka_unit_test(test_jsonl_round_trip),
-        cmocka_unit_test(test_jsonl_errors),
         cmocka_unit_test(test_optype_and_validity),
         cmocka_unit_test(test_verdict_helpers),
     };
