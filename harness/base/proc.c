@@ -134,3 +134,68 @@ void fl_proc_reap_adopted(int pid)
     if (pid > 0)
         waitpid(pid, &st, WNOHANG);
 }
+
+/* Parent and state of pid from /proc/PID/stat; 0 or -errno. */
+static int stat_ppid(const char *pid, int *ppid, char *state)
+{
+    char path[300], data[1024];
+    snprintf(path, sizeof path, "/proc/%s/stat", pid);
+    if (read_small(path, data, sizeof data) < 0)
+        return -ENOENT;
+    const char *p = strrchr(data, ')');
+    if (!p || !p[1] || !p[2])
+        return -EINVAL;
+    *state = p[2];
+    *ppid = (int)strtol(p + 3, NULL, 10);
+    return 0;
+}
+
+int fl_proc_descendants(int root, int *pids, int max)
+{
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    /* One pass collects (pid, ppid) pairs; then the tree below root is
+     * the fixed point of "parent is root or already in". */
+    enum { CAP = 65536 };
+    int *pid_of = malloc(CAP * sizeof *pid_of), *par_of = malloc(CAP * sizeof *par_of);
+    if (!pid_of || !par_of) {
+        free(pid_of);
+        free(par_of);
+        closedir(d);
+        return -ENOMEM;
+    }
+    int n = 0, seen = 0;
+    struct dirent *e;
+    while (n < CAP && seen++ < PROC_SCAN_MAX && (e = readdir(d))) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        int ppid;
+        char state;
+        if (stat_ppid(e->d_name, &ppid, &state) || state == 'Z' || state == 'X')
+            continue;
+        pid_of[n] = (int)strtol(e->d_name, NULL, 10);
+        par_of[n] = ppid;
+        n++;
+    }
+    closedir(d);
+    int found = 0;
+    for (int changed = 1; changed && found < max;) {
+        changed = 0;
+        for (int i = 0; i < n && found < max; i++) {
+            if (pid_of[i] == 0)
+                continue;   /* already taken */
+            int in = par_of[i] == root;
+            for (int k = 0; !in && k < found; k++)
+                in = par_of[i] == pids[k];
+            if (in) {
+                pids[found++] = pid_of[i];
+                pid_of[i] = 0;
+                changed = 1;
+            }
+        }
+    }
+    free(pid_of);
+    free(par_of);
+    return found;
+}

@@ -22,4 +22,10 @@ int fl_proc_find_marked(const char *marker, int prefix, int *pids, int max);
 /* Reap pid if it is our (subreaper-adopted) child and has exited. */
 void fl_proc_reap_adopted(int pid);
 
+/* Every live process below root in the process tree (children,
+ * grandchildren, ...; zombies excluded), at most max. Returns the count or
+ * -errno. An instance's mini-init (exec_shim.c) is a child subreaper, so
+ * what its service double-forks away stays below it. */
+int fl_proc_descendants(int root, int *pids, int max);
+
 #endif

@@ -1,5 +1,6 @@
 /* exec_shim.c - see exec_shim.h. Runs between fork and the command, in
- * the child: keep it free of anything but system calls. */
+ * the child: keep it free of anything but system calls (the --init loop
+ * scans /proc, from its main flow, never from a signal handler). */
 #include "targets/local/exec_shim.h"
 #include "base/util.h"
 #include "targets/local/contain.h"
@@ -7,26 +8,143 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include "base/proc.h"
+
+/* ---- --init: a mini-init per instance (subreaper containment) ---------- */
+
+#define INIT_MAX_PIDS 4096
+
+static volatile sig_atomic_t parent_gone;
+static volatile pid_t init_child;
+
+static void forward(int sig)
+{
+    if (init_child > 0)
+        kill(-init_child, sig);   /* the command leads its own group */
+}
+
+static void on_parent_death(int sig)
+{
+    (void)sig;
+    parent_gone = 1;
+}
+
+/* SIGKILL everything below us (what the command forked, and what was
+ * re-parented to us because we are a subreaper), until nothing is left. */
+static void kill_descendants(void)
+{
+    int *pids = malloc(INIT_MAX_PIDS * sizeof *pids);
+    if (!pids)
+        return;
+    for (int round = 0; round < 100; round++) {
+        int n = fl_proc_descendants((int)getpid(), pids, INIT_MAX_PIDS);
+        if (n <= 0)
+            break;
+        for (int i = 0; i < n; i++)
+            kill(pids[i], SIGKILL);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ;
+    }
+    free(pids);
+}
+
+/* Become the instance's init: a child subreaper that runs the command in
+ * its own process group, forwards the stop signals to that group, reaps
+ * whatever is re-parented to it, and when the command exits kills what is
+ * left (a pod dies whole) and exits the same way the command did. When
+ * faultline dies (PDEATHSIG) it kills everything below itself first. */
+static int init_main(char **cmd)
+{
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = forward;
+    const int fwd[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+    for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+        sigaction(fwd[i], &sa, NULL);
+    sa.sa_handler = on_parent_death;
+    sigaction(SIGRTMIN + 3, &sa, NULL);
+    signal(SIGTSTP, SIG_IGN);
+    signal(SIGTTIN, SIG_IGN);
+    signal(SIGTTOU, SIG_IGN);
+    pid_t c = fork();
+    if (c < 0) {
+        fprintf(stderr, "faultline %s: fork: %s\n", FL_EXEC_SHIM_ARG, strerror(errno));
+        return 127;
+    }
+    if (c == 0) {
+        for (size_t i = 0; i < sizeof fwd / sizeof fwd[0]; i++)
+            signal(fwd[i], SIG_DFL);
+        signal(SIGTSTP, SIG_DFL);
+        signal(SIGTTIN, SIG_DFL);
+        signal(SIGTTOU, SIG_DFL);
+        prctl(PR_SET_PDEATHSIG, 0);
+        setpgid(0, 0);
+        execvp(cmd[0], cmd);
+        fprintf(stderr, "faultline: cannot run %s: %s\n", cmd[0], strerror(errno));
+        _exit(127);
+    }
+    init_child = c;
+    setpgid(c, c);   /* also from here: no window before the child did it */
+    int status = 0, done = 0;
+    for (;;) {
+        if (parent_gone) {
+            kill_descendants();
+            _exit(137);
+        }
+        int st;
+        pid_t r = waitpid(-1, &st, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;   /* ECHILD: nobody left */
+        if (r == c && !done) {
+            status = st;
+            done = 1;
+            kill_descendants();
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        sigset_t all;
+        sigemptyset(&all);
+        sigaddset(&all, sig);
+        sigprocmask(SIG_UNBLOCK, &all, NULL);
+        kill(getpid(), sig);
+        _exit(128 + sig);
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+}
 
 int fl_exec_shim_main(int argc, char **argv)
 {
     long long parent;
-    int cmd = 4;
+    int cmd = 4, init = 0;
     const char *cgroup = NULL;
     if (argc >= 6 && strcmp(argv[3], "--cgroup") == 0) {
         cgroup = argv[4];
         cmd = 6;
+    } else if (argc >= 5 && strcmp(argv[3], "--init") == 0) {
+        init = 1;
+        cmd = 5;
     }
     if (argc <= cmd || strcmp(argv[1], FL_EXEC_SHIM_ARG) != 0 ||
         fl_parse_int(argv[2], 1, 0x7fffffff, &parent) != 0 || strcmp(argv[cmd - 1], "--") != 0) {
-        fprintf(stderr, "faultline %s: usage: %s PARENT_PID [--cgroup DIR] -- COMMAND [ARG...]\n",
-                FL_EXEC_SHIM_ARG, FL_EXEC_SHIM_ARG);
+        fprintf(stderr, "faultline %s: usage: %s PARENT_PID [--cgroup DIR | --init] -- "
+                "COMMAND [ARG...]\n", FL_EXEC_SHIM_ARG, FL_EXEC_SHIM_ARG);
         return 127;
     }
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) {
+    /* The init must outlive faultline for a moment to take its pod with
+     * it, so it gets a signal it can handle; the command itself a SIGKILL. */
+    if (prctl(PR_SET_PDEATHSIG, init ? SIGRTMIN + 3 : SIGKILL) != 0) {
         fprintf(stderr, "faultline %s: prctl(PR_SET_PDEATHSIG): %s\n", FL_EXEC_SHIM_ARG,
                 strerror(errno));
         return 127;
@@ -46,6 +164,8 @@ int fl_exec_shim_main(int argc, char **argv)
             return 127;
         }
     }
+    if (init)
+        return init_main(argv + cmd);
     execvp(argv[cmd], argv + cmd);
     fprintf(stderr, "faultline: cannot run %s: %s\n", argv[cmd], strerror(errno));
     return 127;

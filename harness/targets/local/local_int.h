@@ -74,11 +74,12 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
  * that cgroup: the shim joins it before exec (no window in which the
  * command could fork outside it); without the shim the parent moves the
  * child right after the spawn, which a command that forks at once could
- * outrun. */
+ * outrun. With init set (and the shim), the shim stays as the instance's
+ * mini-init instead of exec'ing the command (exec_shim.c). */
 int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
-                      const char *cgroup, char *const *argv, char *const *env, const char *cwd,
-                      int log_fd, uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
-                      struct fl_error *err);
+                      const char *cgroup, int init, char *const *argv, char *const *env,
+                      const char *cwd, int log_fd, uv_exit_cb exit_cb, void *data,
+                      uv_close_cb free_on_fail, struct fl_error *err);
 
 /* Last resort: SIGKILL the process group of pid (and pid itself), then reap
  * pid with waitpid for at most wait_ms. Returns 1 if pid was reaped. */
@@ -100,6 +101,7 @@ struct local_proc {
     struct local_inst *in;       /* NULL once the instance forgot it */
     struct local_target *lt;
     int pid;
+    int init;                    /* pid is the instance's mini-init, not the command */
 };
 
 struct local_inst {

@@ -39,13 +39,31 @@ int fl_local_contain_prepare(struct local_inst *in, struct fl_error *err)
     return rc;
 }
 
-/* Members of the instance's containment: the cgroup's processes, or the
- * processes carrying its marker. */
+/* Members of the instance's containment: the cgroup's processes; or,
+ * under its mini-init, every process below it (what escaped to us carries
+ * the marker); or, with neither, the processes carrying its marker. The
+ * mini-init itself is not a member: it is ours, not the service's. */
 static int members(struct local_inst *in, int *pids, int max)
 {
     if (in->cgroup[0])
         return fl_cgroup_pids(in->cgroup, pids, max);
-    return fl_proc_find_marked(in->marker, 0, pids, max);
+    int n = 0;
+    if (in->proc && in->proc->init) {
+        n = fl_proc_descendants(in->proc->pid, pids, max);
+        if (n < 0)
+            n = 0;
+    }
+    int base = n;
+    int m = fl_proc_find_marked(in->marker, 0, pids + base, max - base);
+    for (int i = 0; i < m; i++) {
+        int pid = pids[base + i];
+        int dup = in->proc && in->proc->init && pid == in->proc->pid;
+        for (int k = 0; !dup && k < n; k++)
+            dup = pids[k] == pid;
+        if (!dup)
+            pids[n++] = pid;
+    }
+    return n;
 }
 
 int fl_local_signal_members(struct local_inst *in, int sig)
@@ -64,26 +82,29 @@ int fl_local_signal_members(struct local_inst *in, int sig)
 
 int fl_local_kill_members(struct local_inst *in)
 {
-    if (in->cgroup[0] && in->lt->run->self_exe) {
-        int rc = fl_cgroup_kill(in->cgroup);
-        return rc == -ENOENT ? 0 : rc;
-    }
     if (in->cgroup[0]) {
-        /* Without the exec shim the command was moved into its cgroup
-         * only after it started: a child it forked at once may be outside,
-         * so the marker sweep below runs too. */
         int rc = fl_cgroup_kill(in->cgroup);
         if (rc && rc != -ENOENT)
             return rc;
+        if (in->lt->run->self_exe)
+            return 0;
+        /* Without the exec shim the command was moved into its cgroup
+         * only after it started: a child it forked at once may be outside,
+         * so the sweep below runs too. */
     }
     int *pids = malloc(MEMBERS_MAX * sizeof *pids);
     if (!pids)
         return -ENOMEM;
-    int n = fl_proc_find_marked(in->marker, 0, pids, MEMBERS_MAX);
-    for (int i = 0; i < n; i++) {
+    int n = members(in, pids, MEMBERS_MAX);
+    for (int i = 0; i < n; i++)
         kill(pids[i], SIGKILL);
-        /* Escapees were re-parented to us (subreaper): reap them, but never
-         * the main process, which libuv waits for. */
+    /* The mini-init last: killed first, what is below it would be
+     * re-parented away from it. */
+    if (in->proc && in->proc->init)
+        kill(in->proc->pid, SIGKILL);
+    for (int i = 0; i < n; i++) {
+        /* Escapees re-parented to us (subreaper): reap the dead ones, but
+         * never our main child, which libuv waits for. */
         if (!in->proc || pids[i] != in->proc->pid)
             fl_proc_reap_adopted(pids[i]);
     }
@@ -96,10 +117,10 @@ int fl_local_members_gone(struct local_inst *in)
     if (in->cgroup[0])
         return fl_cgroup_empty(in->cgroup);
     int pids[8];
-    int n = fl_proc_find_marked(in->marker, 0, pids, 8);
+    int n = members(in, pids, 8);
     for (int i = 0; i < n; i++)
         fl_proc_reap_adopted(pids[i]);
-    return fl_proc_find_marked(in->marker, 0, pids, 8) <= 0;
+    return members(in, pids, 8) <= 0;
 }
 
 void fl_local_set_state(struct local_inst *in, enum fl_inst_state s)

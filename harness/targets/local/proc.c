@@ -37,14 +37,14 @@ int fl_local_spawn(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
                    uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
                    struct fl_error *err)
 {
-    return fl_local_spawn_in(loop, h, self_exe, NULL, argv, env, cwd, log_fd, exit_cb, data,
+    return fl_local_spawn_in(loop, h, self_exe, NULL, 0, argv, env, cwd, log_fd, exit_cb, data,
                              free_on_fail, err);
 }
 
 int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
-                      const char *cgroup, char *const *argv, char *const *env, const char *cwd,
-                      int log_fd, uv_exit_cb exit_cb, void *data, uv_close_cb free_on_fail,
-                      struct fl_error *err)
+                      const char *cgroup, int init, char *const *argv, char *const *env,
+                      const char *cwd, int log_fd, uv_exit_cb exit_cb, void *data,
+                      uv_close_cb free_on_fail, struct fl_error *err)
 {
     size_t n = 0;
     while (argv[n])
@@ -70,6 +70,8 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
         if (cgroup) {
             args[k++] = "--cgroup";
             args[k++] = (char *)cgroup;
+        } else if (init) {
+            args[k++] = "--init";
         }
         args[k++] = "--";
         memcpy(args + k, argv, (n + 1) * sizeof *args);
@@ -580,12 +582,16 @@ int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err)
     p->in = in;
     p->lt = lt;
     lt->refs++;
+    /* Without a cgroup, the shim stays as the instance's init (a child
+     * subreaper): what the service forks away stays below it. */
+    int init = !in->cgroup[0] && lt->run->self_exe != NULL;
     rc = fl_local_spawn_in(lt->run->loop, &p->h, lt->run->self_exe,
-                           in->cgroup[0] ? in->cgroup : NULL, argv, env, cwd, in->log_fd,
+                           in->cgroup[0] ? in->cgroup : NULL, init, argv, env, cwd, in->log_fd,
                            proc_exited, p, proc_closed, err);
     if (rc)
         goto out;
     p->pid = p->h.pid;
+    p->init = init;
     in->proc = p;
     in->pub.pid = p->pid;
     in->pub.incarnation++;
