@@ -10,6 +10,7 @@
  * sentinels then turn into a replica of the new one.
  */
 #include "injectors/redis_common.h"
+#include "proto/sentinel.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,8 +22,11 @@ enum { P_SERVICE, P_SENTINELS, P_MASTER, P_MODE, P_TIMEOUT, P_RESTART_AFTER };
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis data service (primary and replicas)"},
     [P_SENTINELS] = {"sentinels", FL_PT_SERVICE, 0, NULL,
-                     "the sentinel service (default: SERVICE-sentinel, as the redis: shorthand names it)"},
-    [P_MASTER] = {"master", FL_PT_STRING, 0, "mymaster", "the master name the sentinels monitor"},
+                     "the sentinel service (default: the redis: shorthand's when SERVICE is its "
+                     "data service, else SERVICE-sentinel)"},
+    [P_MASTER] = {"master", FL_PT_STRING, 0, NULL,
+                  "the master name the sentinels monitor (default: the redis: shorthand's "
+                  "master when SERVICE is its data service, else mymaster)"},
     [P_MODE] = {"mode", FL_PT_STRING, 0, "sentinel",
                 "sentinel: SENTINEL FAILOVER; kill: SIGKILL the primary and wait for the election"},
     [P_TIMEOUT] = {"timeout", FL_PT_DURATION, 0, "30s", "how long to wait for a new primary"},
@@ -201,7 +205,8 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
     if (!fo)
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     fo->fr = fr;
-    fo->master = a->v[P_MASTER].s;
+    fo->master = a->v[P_MASTER].set && a->v[P_MASTER].s ? a->v[P_MASTER].s
+                                                        : FL_SENTINEL_DEFAULT_MASTER;
     if (a->v[P_SENTINELS].set && a->v[P_SENTINELS].s)
         snprintf(fo->sentinels, sizeof fo->sentinels, "%s", a->v[P_SENTINELS].s);
     else
