@@ -21,8 +21,9 @@ working directory: strace -y prints it for AT_FDCWD; chdir, fchdir and fork
 are followed for the calls without a directory descriptor):
 - inside the checkout or an --allow folder (the build folder): fine;
 - an ancestor of those (the parent, /): fine when only looked at (stat,
-  access, readlink, an O_PATH open), as path resolution does; opened, it
-  lists the checkout's neighbours: flagged;
+  access, readlink, an O_PATH open), as path resolution does; opened, it is
+  judged by the rules below (the parent lists the checkout's neighbours:
+  flagged; /tmp above a checkout in /tmp/x/: a system folder, fine);
 - anywhere else under the checkout's parent folder: flagged (how the JUnit
   schemas used to be read from beside the checkout);
 - outside the system folders (usr, lib*, bin, sbin, etc, proc, sys, dev,
@@ -178,13 +179,13 @@ class Judge:
         """None when the access is fine, else why it is outside."""
         if any(under(path, d) for d in self.inside):
             return None
-        if any(under(d, path) for d in self.inside):
-            return None if looked_only else "opens an ancestor of the checkout"
+        if looked_only and any(under(d, path) for d in self.inside):
+            return None   # an ancestor, looked at while resolving a path
         for p in self.parents:
             if under(path, p):
                 return "under the checkout's parent " + p
         top = path.strip("/").split("/")[0]
-        if top not in SYSTEM_ROOTS and os.path.lexists("/" + top):
+        if top and top not in SYSTEM_ROOTS and os.path.lexists("/" + top):
             return "outside the checkout and the system folders"
         return None
 

@@ -70,7 +70,7 @@ traced() {
 traced 1 "$parent/beside.txt: under the checkout's parent" cat "$up/beside.txt"
 traced 1 "$parent/other/file: under the checkout's parent" cat "$parent/other/file"
 traced 1 "$parent/beside.txt: under the checkout's parent .*(openat, the file opened" cat link
-traced 1 "$parent: opens an ancestor" ls "$up"
+traced 1 "$parent: under the checkout's parent" ls "$up"
 traced 1 "$parent/beside.txt: under the checkout's parent .*(access" \
   python3 -c "import os; os.chdir('sub'); os.access('$up/$up/beside.txt', os.R_OK)"
 traced 1 "$parent/other/file: under the checkout's parent" \
@@ -81,7 +81,10 @@ for d in /root /home /opt /srv /mnt; do
     break
   fi
 done
-traced 0 "" sh -c "cat inside.txt sub/$up/inside.txt; ls /usr; cat /etc/hostname; test -e /nonexistent-fl/x; python3 -c 'import json'"
+# Clean: the checkout, system folders, ancestors above the parent (a server
+# that fsyncs /tmp while the checkout lives in /tmp/x/), paths that cannot
+# exist here.
+traced 0 "" sh -c "cat inside.txt sub/$up/inside.txt; ls /usr / /tmp $TMP; cat /etc/hostname; test -e /nonexistent-fl/x; python3 -c 'import json'"
 pass "traced check names each planted outside access ($n cases), passes a clean run"
 
 # ---- this repository --------------------------------------------------------
