@@ -9,6 +9,9 @@ packages=(
   libuv1-dev libcurl4-openssl-dev libhiredis-dev libfyaml-dev libjansson-dev
   libxml2-dev libcmocka-dev libmicrohttpd-dev libfaketime
   redis-server redis-sentinel libxml2-utils curl wrk python3 procps
+  git strace
+  # third-party programs the end-to-end tests drive (tests/e2e/thirdparty_*.sh)
+  python3-rq nginx
 )
 
 missing=()

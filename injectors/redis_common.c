@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "proto/redis.h"
+#include "proto/sentinel.h"
+
+#define SENTINEL_TIMEOUT_MS 1000   /* connect, then the answer, per sentinel */
 
 /* ---- one-shot command ------------------------------------------------- */
 
@@ -255,68 +258,47 @@ int fl_redis_pick(struct fl_fault_run *fr, const char *service, enum fl_redis_ro
 
 /* ---- sentinels -------------------------------------------------------- */
 
-struct squery {
+struct primary_ask {
     struct fl_fault_run *fr;
-    fl_sentinel_cb cb;
-    char master[128];
-    int ports[FL_MAX_PICK];
-    size_t n, next;
-    char err[256];
+    fl_rprimary_cb cb;
 };
 
-static void squery_next(struct squery *q);
-
-static void squery_reply(const struct fl_rq_result *res, void *ud)
+static void on_primary(int status, const char *host, int port, const char *why, void *ud)
 {
-    struct squery *q = ud;
-    if (res->status == 0 && !res->is_error && res->nelem == 2) {
-        long long port;
-        if (fl_parse_int(res->elem[1], 1, 65535, &port) == 0) {
-            q->cb(q->fr, (int)port, NULL);
-            free(q);
-            return;
-        }
-    }
-    snprintf(q->err, sizeof q->err, "sentinel on port %d: %.200s", q->ports[q->next - 1],
-             res->status == 0 && res->nelem == 0 && !res->is_error ? "master unknown" : res->text);
-    squery_next(q);
-}
-
-static void squery_next(struct squery *q)
-{
-    while (q->next < q->n) {
-        int port = q->ports[q->next++];
-        const char *argv[] = {"SENTINEL", "get-master-addr-by-name", q->master};
-        struct fl_error e = {0};
-        if (fl_rq(q->fr->run, port, 1000, 3, argv, squery_reply, q, &e) == 0)
-            return;
-        snprintf(q->err, sizeof q->err, "%.200s", e.msg);
-    }
-    q->cb(q->fr, 0, q->err[0] ? q->err : "no running sentinel");
-    free(q);
+    (void)host;   /* the local target's instances all listen on 127.0.0.1 */
+    struct primary_ask p = *(struct primary_ask *)ud;
+    free(ud);
+    if (status)
+        p.cb(p.fr, 0, why);
+    else
+        p.cb(p.fr, port, NULL);
 }
 
 int fl_sentinel_primary(struct fl_fault_run *fr, const char *sentinels, const char *master,
-                        fl_sentinel_cb cb, struct fl_error *err)
+                        fl_rprimary_cb cb, struct fl_error *err)
 {
-    struct squery *q = calloc(1, sizeof *q);
-    if (!q)
-        return fl_error_set(err, FL_ENOMEM, "out of memory");
-    q->fr = fr;
-    q->cb = cb;
-    snprintf(q->master, sizeof q->master, "%s", master);
     struct fl_instance *all[FL_MAX_PICK];
+    struct fl_sentinel_addr addrs[FL_MAX_PICK];
     size_t n = fl_target_instances(fr->run->target, sentinels, all, FL_MAX_PICK);
-    for (size_t i = 0; i < n && i < FL_MAX_PICK; i++)
+    size_t m = 0;
+    for (size_t i = 0; i < n && i < FL_MAX_PICK && m < FL_SENTINEL_MAX; i++)
         if (fl_inst_running(all[i]) && !all[i]->frozen && !all[i]->stopped_by_signal)
-            q->ports[q->n++] = all[i]->port;
-    if (q->n == 0) {
-        free(q);
+            addrs[m++] = (struct fl_sentinel_addr){
+                .name = all[i]->id, .host = all[i]->host, .port = all[i]->port};
+    if (m == 0)
         return fl_error_set(err, FL_EINJECT, "no running instance of sentinel service '%s'",
                             sentinels);
-    }
-    squery_next(q);
-    return 0;
+    struct primary_ask *p = calloc(1, sizeof *p);
+    if (!p)
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    p->fr = fr;
+    p->cb = cb;
+    struct fl_sentinel_query *q;
+    int rc = fl_sentinel_ask(fr->run->loop, addrs, m, master ? master : FL_SENTINEL_DEFAULT_MASTER,
+                             SENTINEL_TIMEOUT_MS, on_primary, p, &q, err);
+    if (rc)
+        free(p);
+    return rc;
 }
 
 int fl_redis_pick_start(struct fl_fault_run *fr, size_t state_size, fl_rpick_cb cb,

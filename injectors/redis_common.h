@@ -1,6 +1,7 @@
 /* redis_common.h - what the Redis injectors share: a one-shot command to
  * one instance, role discovery (ROLE on every running instance) with a
- * seeded pick, and the sentinels' view of the primary. Everything is
+ * seeded pick, and the sentinels' view of the primary (the one Sentinel
+ * discovery, proto/sentinel.h, that the workloads use too). Everything is
  * asynchronous on the run's loop and calls back exactly once. */
 #ifndef FL_INJECTORS_REDIS_COMMON_H
 #define FL_INJECTORS_REDIS_COMMON_H
@@ -57,10 +58,14 @@ int fl_redis_pick_start(struct fl_fault_run *fr, size_t state_size, fl_rpick_cb 
 /* The instance of service listening on port, or NULL. */
 struct fl_instance *fl_instance_by_port(struct fl_run *run, const char *service, int port);
 
-/* Ask the running sentinels (in turn, until one answers) for the primary's
- * port: cb(port > 0, or 0 with err). */
-typedef void (*fl_sentinel_cb)(struct fl_fault_run *fr, int port, const char *err);
+/* Ask the running instances of the sentinel service for the primary of
+ * master (NULL: FL_SENTINEL_DEFAULT_MASTER) through proto/sentinel.h, in
+ * turn until one names it: cb(fr, port, NULL) with the primary's port, or
+ * cb(fr, 0, why) with what each sentinel said. cb runs exactly once, from
+ * the loop, unless this returns an error (FL_EINJECT: no running sentinel;
+ * FL_EINVAL, FL_ENOMEM), err set. fr must outlive the answer. */
+typedef void (*fl_rprimary_cb)(struct fl_fault_run *fr, int port, const char *why);
 int fl_sentinel_primary(struct fl_fault_run *fr, const char *sentinels, const char *master,
-                        fl_sentinel_cb cb, struct fl_error *err);
+                        fl_rprimary_cb cb, struct fl_error *err);
 
 #endif

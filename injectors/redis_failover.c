@@ -10,6 +10,7 @@
  * sentinels then turn into a replica of the new one.
  */
 #include "injectors/redis_common.h"
+#include "proto/sentinel.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -22,10 +23,12 @@ enum { MODE_SENTINEL, MODE_KILL };
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "the Redis data service (primary and replicas)"},
     [P_SENTINELS] = {"sentinels", FL_PT_SERVICE, 0, NULL,
-                     "the sentinel service (default: SERVICE-sentinel, as the redis: shorthand names it)"},
+                     "the sentinel service (default: the redis: shorthand's when SERVICE is its "
+                     "data service, else SERVICE-sentinel)"},
     /* At most 100 bytes: the sentinel query keeps it in a char[128]. */
-    [P_MASTER] = {"master", FL_PT_STRING, 0, "mymaster", "the master name the sentinels monitor",
-                  .lo = 1, .hi = 100},
+    [P_MASTER] = {"master", FL_PT_STRING, 0, NULL,
+                  "the master name the sentinels monitor (default: the redis: shorthand's "
+                  "master when SERVICE is its data service, else mymaster)", .lo = 1, .hi = 100},
     [P_MODE] = {"mode", FL_PT_ENUM, 0, "sentinel",
                 "sentinel: SENTINEL FAILOVER; kill: SIGKILL the primary and wait for the election",
                 .choices = (const char *const[]){[MODE_SENTINEL] = "sentinel",
@@ -210,7 +213,8 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
     if (!fo)
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     fo->fr = fr;
-    fo->master = a->v[P_MASTER].s;
+    fo->master = a->v[P_MASTER].set && a->v[P_MASTER].s ? a->v[P_MASTER].s
+                                                        : FL_SENTINEL_DEFAULT_MASTER;
     if (a->v[P_SENTINELS].set && a->v[P_SENTINELS].s)
         snprintf(fo->sentinels, sizeof fo->sentinels, "%s", a->v[P_SENTINELS].s);
     else

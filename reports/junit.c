@@ -1,7 +1,7 @@
 /* junit.c - JUnit XML for CI (Jenkins, GitLab, GitHub reporters).
  *
  * Shape, chosen so the file validates against BOTH the strict Ant schema
- * and the Jenkins (dtkit junit-4) schema in /work/shared/junit:
+ * and the Jenkins (dtkit junit-4) schema in tests/data/junit/:
  *
  *   <testsuites>                          no attributes: the Ant schema
  *                                         allows none here (reporters sum

@@ -343,6 +343,9 @@ static void finish(struct fl_http *h, struct fl_http_req *r, CURLcode code, int 
         res.outcome = code == CURLE_OPERATION_TIMEDOUT ? FL_HTTP_TIMEOUT : FL_HTTP_ERROR;
         res.error = r->errbuf[0] ? r->errbuf : curl_easy_strerror(code);
         res.sent_maybe = sent_maybe(code);
+        long os_errno = 0;
+        curl_easy_getinfo(r->easy, CURLINFO_OS_ERRNO, &os_errno);
+        res.os_errno = (int)os_errno;
     }
     r->cb(r->ud, &res);
     req_release(h, r);

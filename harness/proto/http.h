@@ -54,12 +54,15 @@ struct fl_http_result {
      * server (no connection, bad URL), 1 when it may have (the connection
      * broke after sending started). */
     int sent_maybe;
+    /* For FL_HTTP_ERROR: the errno of the socket call that failed
+     * (CURLINFO_OS_ERRNO: ECONNREFUSED, ECONNRESET...), 0 when none did. */
+    int os_errno;
     double total_s;          /* transfer time */
 };
 
 /* Called exactly once per accepted request. The request handle is gone
- * once the callback returns. The callback may submit new requests and
- * cancel others. */
+ * once the callback returns. The callback may submit new requests, cancel
+ * others, and close the client. */
 typedef void (*fl_http_cb)(void *ud, const struct fl_http_result *res);
 
 /* Create a client on loop. Returns 0 or FL_ENOMEM / FL_EIO with err set. */

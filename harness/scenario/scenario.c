@@ -308,6 +308,7 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
         fl_sc_probes(ld, f[K_PROBES].val, f[K_PROBES].key_pos);
     if (f[K_FAULTS].present)
         fl_sc_faults(ld, f[K_FAULTS].val, f[K_FAULTS].key_pos);
+    fl_sc_redis_defaults(ld);
     if (f[K_INVARIANTS].present)
         fl_sc_invariants(ld, f[K_INVARIANTS].val, f[K_INVARIANTS].key_pos);
 

@@ -118,6 +118,10 @@ struct fl_sc_loader {
     size_t nfaults;
     struct fl_invariant *invariants;
     size_t ninvariants;
+    /* The redis: shorthand (scenario_redis.c), all NULL without one: its
+     * data service, its sentinel service (NULL with sentinels: 0) and the
+     * master name they monitor. */
+    const char *redis_name, *redis_sentinels, *redis_master;
 };
 
 /* Memory (scenario.c). Zeroed, aligned; NULL sets ld->nomem. */
@@ -227,6 +231,10 @@ int fl_sc_valid_name(const char *s, int allow_dot);
 void fl_sc_services(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 /* The redis: shorthand (scenario_redis.c): appends generated services. */
 void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
+/* After the faults (scenario_redis.c): a fault on the shorthand's services
+ * whose injector has a `master` or `sentinels` parameter left out gets the
+ * shorthand's. */
+void fl_sc_redis_defaults(struct fl_sc_loader *ld);
 void fl_sc_workloads(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);

@@ -17,9 +17,14 @@
  * heal; a returning old primary is turned into a replica by the sentinels.
  * Sentinels write their config (which they rewrite) into the run's output
  * folder.
+ *
+ * The redis.* faults on these services take their `master` (and
+ * `sentinels`) from here when the file leaves them out: a topology named
+ * once is not named again, wrongly, in every fault (fl_sc_redis_defaults).
  */
 #include "scenario/scenario_internal.h"
 #include "base/util.h"
+#include "proto/sentinel.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,7 +97,7 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
                                          : "redis";
     const char *master = f[X_MASTER].present
                              ? fl_sc_str(ld, &f[X_MASTER], "master", "a sentinel master name")
-                             : "mymaster";
+                             : FL_SENTINEL_DEFAULT_MASTER;
     if (!name || !master)
         return;
     if (!fl_sc_valid_name(name, 0) || !fl_sc_valid_name(master, 0)) {
@@ -190,4 +195,47 @@ void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_p
     }
     ld->services = all;
     ld->nservices += add;
+    ld->redis_name = name;
+    ld->redis_sentinels = sentinels ? arena_printf(ld, "%s-sentinel", name) : NULL;
+    ld->redis_master = master;
+}
+
+/* Give parameter k of a the value s, as a default (at pos). */
+static void set_default(struct fl_args *a, int k, const char *s, struct fl_pos pos)
+{
+    memset(&a->v[k], 0, sizeof a->v[k]);
+    a->v[k].set = 1;
+    a->v[k].s = s;
+    a->v[k].pos = pos;
+}
+
+void fl_sc_redis_defaults(struct fl_sc_loader *ld)
+{
+    if (!ld->redis_name)
+        return;
+    for (size_t i = 0; i < ld->nfaults; i++) {
+        struct fl_fault *f = &ld->faults[i];
+        struct fl_args *a = &f->args;
+        int ksvc = fl_param_index(a->params, a->n, "service");
+        int ksen = fl_param_index(a->params, a->n, "sentinels");
+        int kmas = fl_param_index(a->params, a->n, "master");
+        if (ksen >= 0 && a->params[ksen].type != FL_PT_SERVICE)
+            ksen = -1;
+        if (kmas >= 0 && a->params[kmas].type != FL_PT_STRING)
+            kmas = -1;
+        if (ksen < 0 && kmas < 0)
+            continue;
+        /* Ours: the sentinels named are the shorthand's, or none are named
+         * and the service is the shorthand's data service. */
+        const char *sen = ksen >= 0 && a->v[ksen].set ? a->v[ksen].s : NULL;
+        const char *svc = ksvc >= 0 && a->v[ksvc].set ? a->v[ksvc].s : NULL;
+        int ours = sen ? ld->redis_sentinels && strcmp(sen, ld->redis_sentinels) == 0
+                       : svc && strcmp(svc, ld->redis_name) == 0;
+        if (!ours)
+            continue;
+        if (ksen >= 0 && !sen && ld->redis_sentinels)
+            set_default(a, ksen, ld->redis_sentinels, f->pos);
+        if (kmas >= 0 && !a->v[kmas].set)
+            set_default(a, kmas, ld->redis_master, f->pos);
+    }
 }

@@ -3,26 +3,27 @@
  * A struct wl_rconn is "the connection to where a struct fl_redis_at
  * points": a fixed address (a template, ${each} allowed for per-replica
  * probes) or the primary that the sentinels of a service name. One attempt
- * (wl_rconn_connect) asks the running sentinels in turn with SENTINEL
- * get-master-addr-by-name, stopping at the first that names the master,
- * then connects there. Every attempt, and every loss of an established
- * connection, ends with exactly one on_event call; the owner decides
- * whether and when to try again (wl_rconn_retry_later), so a workload can
- * rediscover every ~100ms while a probe reconnects at its next sample.
+ * (wl_rconn_connect) asks the running sentinels (proto/sentinel.h: in
+ * turn, until one names the master), then connects there. Every attempt,
+ * and every loss of an established connection, ends with exactly one
+ * on_event call; the owner decides whether and when to try again
+ * (wl_rconn_retry_later), so a workload can rediscover every ~100ms while a
+ * probe reconnects at its next sample.
  *
- * Every fl_redis_close goes through rconn_free_redis, which counts the
- * close in w->closes_pending: the workers' memory is released only after
- * the last Redis handle is gone (libuv's rule).
+ * Every fl_redis_close goes through rconn_free_redis, and a cancelled
+ * sentinel query is counted the same way, in w->closes_pending: the
+ * workers' memory is released only after the last handle is gone (libuv's
+ * rule).
  */
 #include "workload/workload_impl.h"
 #include "core/target.h"
 #include "base/template.h"
+#include "proto/sentinel.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SENTINELS 32
 #define MAX_REPLICAS 256
 #define SENTINEL_TIMEOUT_MS 1000
 
@@ -111,8 +112,6 @@ static int split_addr(const char *s, char *host, size_t hostlen, int *port)
 
 /* ---- one attempt ---- */
 
-static void ask_next_sentinel(struct wl_rconn *c);
-
 /* The attempt ended (or an established connection was lost). */
 static void finish(struct wl_rconn *c, int status)
 {
@@ -174,99 +173,57 @@ static void connect_to(struct wl_rconn *c, const char *host, int port)
     }
 }
 
-static void sentinel_failed(struct wl_rconn *c, const char *fmt, const char *detail)
-{
-    char msg[200];
-    snprintf(msg, sizeof msg, fmt, detail ? detail : "");
-    snprintf(c->why, sizeof c->why, "no primary known: sentinel %s: %s",
-             c->sent_ids[c->isent], msg);
-    struct fl_redis *s = c->sent;
-    c->sent = NULL;
-    rconn_free_redis(c->w, s);
-    c->isent++;
-    ask_next_sentinel(c);
-}
-
-static void on_sentinel_reply(struct fl_redis *r, const redisReply *reply, int status,
-                              const char *errmsg, void *ud)
+static void on_primary(int status, const char *host, int port, const char *why, void *ud)
 {
     struct wl_rconn *c = ud;
-    if (r != c->sent)
-        return;
-    if (c->state == WL_RC_CLOSED) {
-        c->sent = NULL;
-        finish(c, FL_EABORT);
-        return;
-    }
-    if (!reply) {
-        sentinel_failed(c, "%s", errmsg ? errmsg : fl_strerror(status));
+    c->ask = NULL;   /* the query is finished */
+    if (status) {
+        snprintf(c->why, sizeof c->why, "no primary known: %s", why);
+        finish(c, status);
         return;
     }
-    char host[128];
-    int port;
-    struct fl_error err = {0};
-    int rc = fl_redis_parse_master_addr(reply, host, sizeof host, &port, &err);
-    if (rc == FL_ENOTFOUND) {
-        sentinel_failed(c, "does not know %s", c->at->master ? c->at->master : "mymaster");
-        return;
-    }
-    if (rc) {
-        sentinel_failed(c, "%s", err.msg);
-        return;
-    }
-    c->sent = NULL;
-    rconn_free_redis(c->w, r);
     connect_to(c, host, port);
 }
 
-static void on_sentinel_connected(struct fl_redis *r, int status, const char *errmsg, void *ud)
+/* Ask the running sentinels of the service: resolve their addresses, then
+ * one query asks them in turn. */
+static void ask_sentinels(struct wl_rconn *c)
 {
-    struct wl_rconn *c = ud;
-    if (r != c->sent)
-        return;
-    if (c->state == WL_RC_CLOSED) {
-        c->sent = NULL;
-        finish(c, FL_EABORT);
-        return;
-    }
-    if (status) {
-        sentinel_failed(c, "%s", errmsg ? errmsg : fl_strerror(status));
+    char ids[WL_MAX_SENTINELS][WL_ID_MAX];
+    size_t n = wl_replica_ids(c->w->run, c->at->sentinels, 1, ids, WL_MAX_SENTINELS);
+    if (n == 0) {
+        snprintf(c->why, sizeof c->why, "no primary known: no running instance of "
+                 "sentinel service '%s'", c->at->sentinels);
+        finish(c, FL_ENOTFOUND);
         return;
     }
-    const char *argv[3] = {"SENTINEL", "get-master-addr-by-name",
-                           c->at->master ? c->at->master : "mymaster"};
+    struct fl_sentinel_addr addrs[WL_MAX_SENTINELS];
+    char hosts[WL_MAX_SENTINELS][128];
+    size_t m = 0;
     struct fl_error err = {0};
-    uint64_t t = c->timeout_ms < SENTINEL_TIMEOUT_MS ? c->timeout_ms : SENTINEL_TIMEOUT_MS;
-    if (fl_redis_command_argv(r, t, on_sentinel_reply, c, &err, 3, argv, NULL))
-        sentinel_failed(c, "%s", err.msg);
-}
-
-/* Ask sentinel c->isent, or finish when none is left. */
-static void ask_next_sentinel(struct wl_rconn *c)
-{
-    for (; c->isent < c->nsent; c->isent++) {
-        const char *id = c->sent_ids[c->isent];
+    for (size_t i = 0; i < n; i++) {
         struct fl_buf b;
-        struct fl_error err = {0};
         fl_buf_init(&b, 256);
-        int rc = fl_run_resolve(c->w->run, id, strlen(id), &b, &err);
-        char host[128];
+        int rc = fl_run_resolve(c->w->run, ids[i], strlen(ids[i]), &b, &err);
         int port = 0;
-        if (!rc && split_addr(fl_buf_str(&b), host, sizeof host, &port))
-            rc = fl_error_set(&err, FL_EINVAL, "'%s' is not host:port", fl_buf_str(&b));
+        if (!rc && split_addr(fl_buf_str(&b), hosts[m], sizeof hosts[m], &port))
+            rc = fl_error_set(&err, FL_EINVAL, "sentinel %s: '%s' is not host:port", ids[i],
+                              fl_buf_str(&b));
         fl_buf_free(&b);
         if (!rc) {
-            uint64_t t = c->timeout_ms < SENTINEL_TIMEOUT_MS ? c->timeout_ms
-                                                             : SENTINEL_TIMEOUT_MS;
-            rc = fl_redis_connect(c->w->run->loop, host, port, t, on_sentinel_connected, c,
-                                  &c->sent, &err);
-            if (!rc)
-                return;
-            c->sent = NULL;
+            addrs[m] = (struct fl_sentinel_addr){.name = ids[i], .host = hosts[m], .port = port};
+            m++;
         }
-        snprintf(c->why, sizeof c->why, "no primary known: sentinel %s: %.300s", id, err.msg);
     }
-    finish(c, FL_ENOTFOUND);
+    const char *master = c->at->master ? c->at->master : FL_SENTINEL_DEFAULT_MASTER;
+    uint64_t t = c->timeout_ms < SENTINEL_TIMEOUT_MS ? c->timeout_ms : SENTINEL_TIMEOUT_MS;
+    c->state = WL_RC_ASKING;
+    if (m == 0 || fl_sentinel_ask(c->w->run->loop, addrs, m, master, t, on_primary, c, &c->ask,
+                                  &err)) {
+        c->ask = NULL;
+        snprintf(c->why, sizeof c->why, "no primary known: %.300s", err.msg);
+        finish(c, FL_ENOTFOUND);
+    }
 }
 
 /* ---- public ---- */
@@ -297,16 +254,7 @@ struct fl_redis *wl_rconn_ready(struct wl_rconn *c)
 static int start(struct wl_rconn *c)
 {
     if (c->at->sentinels) {
-        c->state = WL_RC_ASKING;
-        c->isent = 0;
-        c->nsent = wl_replica_ids(c->w->run, c->at->sentinels, 1, c->sent_ids, WL_MAX_SENTINELS);
-        if (c->nsent == 0) {
-            snprintf(c->why, sizeof c->why, "no primary known: no running instance of "
-                     "sentinel service '%s'", c->at->sentinels);
-            finish(c, FL_ENOTFOUND);
-            return 0;
-        }
-        ask_next_sentinel(c);
+        ask_sentinels(c);
         return 0;
     }
     const char *tpl = c->at->addr ? c->at->addr : (c->each_id[0] ? "${each}" : NULL);
@@ -391,14 +339,23 @@ void wl_rconn_close(struct wl_rconn *c)
 {
     if (c->state == WL_RC_CLOSED)
         return;
+    enum wl_rconn_state was = c->state;
     c->state = WL_RC_CLOSED;
-    struct fl_redis *s = c->sent, *r = c->r;
+    struct fl_redis *r = c->r;
     c->w->closes_pending++;
     uv_close((uv_handle_t *)&c->retry, on_retry_closed);
-    /* Pending callbacks fire (with FL_EABORT) inside these closes; they see
+    if (c->ask) {
+        /* The query never calls back now: report the attempt as aborted
+         * here, once its handles are counted. */
+        struct fl_sentinel_query *q = c->ask;
+        c->ask = NULL;
+        c->w->closes_pending++;
+        fl_sentinel_cancel(q, on_redis_closed, c->w);
+    }
+    /* Pending callbacks fire (with FL_EABORT) inside this close; they see
      * WL_RC_CLOSED and report the attempt as aborted. */
-    rconn_free_redis(c->w, s);
     rconn_free_redis(c->w, r);
-    c->sent = NULL;
     c->r = NULL;
+    if (was == WL_RC_ASKING)
+        finish(c, FL_EABORT);
 }

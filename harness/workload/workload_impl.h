@@ -66,6 +66,7 @@ struct wl_driver {
 enum wl_rconn_state { WL_RC_IDLE, WL_RC_ASKING, WL_RC_CONNECTING, WL_RC_UP, WL_RC_CLOSED };
 
 struct wl_rconn;
+struct fl_sentinel_query;
 /* An attempt ended (status 0: connected; FL_EABORT: closed meanwhile;
  * else failed, why says so) or an established connection was lost
  * (FL_EIO). why is valid during the call only. */
@@ -83,9 +84,7 @@ struct wl_rconn {
     void *ud;
     enum wl_rconn_state state;
     struct fl_redis *r;           /* connecting or connected, or NULL */
-    struct fl_redis *sent;        /* sentinel being asked, or NULL */
-    char sent_ids[WL_MAX_SENTINELS][WL_ID_MAX];
-    size_t nsent, isent;
+    struct fl_sentinel_query *ask;/* asking the sentinels, or NULL */
     int in_start, start_status;
     uv_timer_t retry;
     char addr[160];               /* host:port of r */

@@ -3,7 +3,7 @@ set -euo pipefail
 SRC=${FL_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 BUILD=${FL_BUILD_DIR:-$SRC/build}
 FL=$BUILD/faultline
-SCHEMAS=$SRC/../shared/junit
+SCHEMAS=$SRC/tests/data/junit
 TMP=$(mktemp -d /tmp/fl-e2e.XXXXXX)
 # Journals of the runs a test starts stay in its own folder.
 export FAULTLINE_STATE_DIR="$TMP/state"
@@ -28,9 +28,9 @@ assert_no_leftovers() {
 assert_junit_valid() {
   local xml=$1
   [ -f "$SCHEMAS/ant-junit-strict.xsd" ] || fail "schema missing: $SCHEMAS"
-  xmllint --noout --schema "$SCHEMAS/ant-junit-strict.xsd" "$xml" 2>"$TMP/xmllint.err" \
+  xmllint --nonet --noout --schema "$SCHEMAS/ant-junit-strict.xsd" "$xml" 2>"$TMP/xmllint.err" \
     || { cat "$TMP/xmllint.err" >&2; fail "$xml does not validate against ant-junit-strict.xsd"; }
-  xmllint --noout --schema "$SCHEMAS/jenkins-junit.xsd" "$xml" 2>"$TMP/xmllint.err" \
+  xmllint --nonet --noout --schema "$SCHEMAS/jenkins-junit.xsd" "$xml" 2>"$TMP/xmllint.err" \
     || { cat "$TMP/xmllint.err" >&2; fail "$xml does not validate against jenkins-junit.xsd"; }
   pass "$(basename "$xml") validates against both JUnit schemas"
 }

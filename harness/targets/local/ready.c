@@ -1,14 +1,18 @@
-/* ready.c - readiness checks of the local target: tcp connect, a tiny
- * HTTP/1.0 GET, or an exec'd command, retried every interval until a
- * deadline.
+/* ready.c - readiness checks of the local target: a tcp connect, an HTTP
+ * GET (through the project's libcurl client, proto/http.h, on the same
+ * loop), or an exec'd command, retried every interval until a deadline.
  *
  * A check owns one timer (the wait between attempts, or the current
  * attempt's own timeout) and at most one attempt at a time. Each attempt is
- * heap-allocated with its handle, so a cancelled attempt can finish closing
- * on its own while the check moves on. The check is freed when every handle
- * it opened has closed (`refs`).
+ * heap-allocated; a tcp or exec attempt owns its libuv handle, so a
+ * cancelled one can finish closing on its own while the check moves on. An
+ * HTTP check owns a client (one curl multi handle; a kept-alive connection
+ * serves the next attempt) and an attempt is one request on it. The check
+ * is freed when every handle it opened has closed (`refs`: the timer, the
+ * attempts' handles, the HTTP client).
  */
 #include "targets/local/local_int.h"
+#include "proto/http.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +21,8 @@
 
 #define ATTEMPT_MAX_MS 5000     /* one attempt never waits longer */
 #define ATTEMPT_MIN_MS 50
-#define HTTP_HEAD_MAX 1024      /* we only need the status line */
+#define HTTP_BODY_MAX 1024      /* only the status matters: the rest is dropped */
+#define HTTP_SLACK_MS 1000      /* curl's own timeout, behind the check's timer */
 
 struct attempt;
 
@@ -29,14 +34,13 @@ struct fl_ready_check {
     char *cwd, *self_exe;
     int log_fd;
     struct sockaddr_storage addr;
-    char authority[256];        /* host:port for the Host header */
-    char path[1024];
+    struct fl_http *http;       /* HTTP checks: the client, until released */
     uint64_t timeout_ms, interval_ms;
     uint64_t t0, deadline;      /* uv_now() based */
     uv_timer_t timer;
     struct attempt *att;        /* in flight or NULL */
     int att_cut;                /* its budget was cut short by the deadline */
-    size_t refs;                /* open handles: timer + attempts */
+    size_t refs;                /* open handles: timer, attempts, client */
     int done;                   /* finished or cancelled: no more attempts */
     int released;
     fl_ready_cb cb;
@@ -51,14 +55,11 @@ struct attempt {
         uv_handle_t handle;
         uv_tcp_t tcp;
         uv_process_t proc;
-    } h;
+    } h;                        /* tcp and exec attempts */
+    struct fl_http_req *req;    /* HTTP attempts: the request in flight */
     int pid;
     int finished;               /* result delivered or aborted */
     uv_connect_t conn;
-    uv_write_t wr;
-    char req[1400];
-    char rbuf[HTTP_HEAD_MAX];
-    size_t rlen;
 };
 
 static void check_result(struct fl_ready_check *c, int ok, const char *msg);
@@ -114,6 +115,11 @@ static void timer_closed(uv_handle_t *h)
     check_unref(h->data);
 }
 
+static void http_closed(void *ud)
+{
+    check_unref(ud);
+}
+
 static void attempt_closed(uv_handle_t *h)
 {
     struct attempt *a = h->data;
@@ -123,7 +129,10 @@ static void attempt_closed(uv_handle_t *h)
 }
 
 /* End an attempt: no result from it any more, its handle closes. An exec
- * attempt's process is killed and reaped first so nothing outlives it. */
+ * attempt's process is killed and reaped first so nothing outlives it. An
+ * HTTP attempt's request is cancelled (its callback runs inside
+ * fl_http_cancel, sees `finished` and returns) and the attempt is freed at
+ * once: it owns no handle. */
 static void attempt_abort(struct attempt *a)
 {
     if (a->finished)
@@ -131,6 +140,14 @@ static void attempt_abort(struct attempt *a)
     a->finished = 1;
     if (a->c->att == a)
         a->c->att = NULL;
+    if (a->c->kind == FL_READY_HTTP) {
+        struct fl_http_req *r = a->req;
+        a->req = NULL;
+        if (r)
+            fl_http_cancel(r);
+        free(a);
+        return;
+    }
     if (a->is_proc && a->pid > 0)
         fl_local_kill_reap(a->pid, 1000);
     uv_close(&a->h.handle, attempt_closed);
@@ -155,6 +172,11 @@ static void release(struct fl_ready_check *c)
     uv_timer_stop(&c->timer);
     if (c->att)
         attempt_abort(c->att);
+    if (c->http) {
+        struct fl_http *h = c->http;
+        c->http = NULL;
+        fl_http_close(h, http_closed, c);
+    }
     uv_close((uv_handle_t *)&c->timer, timer_closed);
 }
 
@@ -208,6 +230,8 @@ static int parse_hostport(const char *s, size_t len, int default_port,
     return 0;
 }
 
+/* The address must be a literal one (a readiness check must not wait for
+ * DNS); for HTTP only an http:// URL is taken, and curl gets it as is. */
 static int parse_target(struct fl_ready_check *c, struct fl_error *err)
 {
     const char *t = c->target;
@@ -217,92 +241,64 @@ static int parse_target(struct fl_ready_check *c, struct fl_error *err)
     if (strncmp(t, scheme, sizeof scheme - 1) != 0)
         return fl_error_set(err, FL_EINVAL, "readiness URL '%s' must start with http://", t);
     const char *auth = t + sizeof scheme - 1;
-    const char *slash = strchr(auth, '/');
-    size_t alen = slash ? (size_t)(slash - auth) : strlen(auth);
-    if (alen == 0 || alen >= sizeof c->authority)
+    size_t alen = strcspn(auth, "/?#");
+    if (alen == 0 || alen >= 256)
         return fl_error_set(err, FL_EINVAL, "bad readiness URL '%s'", t);
-    memcpy(c->authority, auth, alen);
-    c->authority[alen] = '\0';
-    const char *path = slash ? slash : "/";
-    if (strlen(path) >= sizeof c->path)
-        return fl_error_set(err, FL_EINVAL, "readiness URL '%s' is too long", t);
-    snprintf(c->path, sizeof c->path, "%s", path);
+    if (strlen(t) >= 2048)
+        return fl_error_set(err, FL_EINVAL, "readiness URL '%.64s...' is too long", t);
     return parse_hostport(auth, alen, 80, &c->addr, err);
 }
 
 /* ---- tcp and http attempts ------------------------------------------- */
 
-static void http_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+/* An HTTP attempt's answer: 2xx is ready, anything else says why not. A
+ * refused or reset connection is named as the tcp check names it. */
+static void http_done(void *ud, const struct fl_http_result *res)
 {
-    (void)suggested;
-    struct attempt *a = h->data;
-    buf->base = a->rbuf + a->rlen;
-    buf->len = sizeof a->rbuf - 1 - a->rlen;
-}
-
-/* Judge the status line "HTTP/1.x NNN ...". */
-static void http_judge(struct attempt *a)
-{
-    a->rbuf[a->rlen] = '\0';
-    char *eol = strpbrk(a->rbuf, "\r\n");
-    if (eol)
-        *eol = '\0';
-    char msg[320];
-    if (strncmp(a->rbuf, "HTTP/", 5) != 0 || !strchr(a->rbuf, ' ')) {
-        snprintf(msg, sizeof msg, "GET %s: malformed response '%.64s'", a->c->target, a->rbuf);
-        attempt_done(a, 0, msg);
-        return;
-    }
-    const char *code = strchr(a->rbuf, ' ') + 1;
-    int status = 0;
-    for (int i = 0; i < 3 && code[i] >= '0' && code[i] <= '9'; i++)
-        status = status * 10 + (code[i] - '0');
-    if (status >= 200 && status < 300) {
-        attempt_done(a, 1, NULL);
-        return;
-    }
-    snprintf(msg, sizeof msg, "GET %s: HTTP %d", a->c->target, status);
-    attempt_done(a, 0, msg);
-}
-
-static void http_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
-{
-    (void)buf;
-    struct attempt *a = s->data;
+    struct attempt *a = ud;
+    a->req = NULL;   /* the request is gone once this returns */
     if (a->finished)
-        return;
-    if (nread > 0) {
-        a->rlen += (size_t)nread;
-        if (memchr(a->rbuf, '\n', a->rlen) || a->rlen >= sizeof a->rbuf - 1)
-            http_judge(a);
-        return;
-    }
-    if (nread == UV_EOF) {
-        if (a->rlen)
-            http_judge(a);
-        else {
-            char msg[320];
-            snprintf(msg, sizeof msg, "GET %s: connection closed without a response",
-                     a->c->target);
-            attempt_done(a, 0, msg);
+        return;      /* cancelled: attempt_abort frees a */
+    char msg[320];
+    const char *target = a->c->target;
+    switch (res->outcome) {
+    case FL_HTTP_DONE:
+        if (res->status >= 200 && res->status < 300) {
+            attempt_done(a, 1, NULL);
+            return;
         }
-        return;
+        snprintf(msg, sizeof msg, "GET %s: HTTP %d", target, res->status);
+        break;
+    case FL_HTTP_TIMEOUT:
+        snprintf(msg, sizeof msg, "GET %s: no answer in time", target);
+        break;
+    default:
+        if (res->os_errno)
+            snprintf(msg, sizeof msg, "GET %s: %s", target,
+                     uv_strerror(uv_translate_sys_error(res->os_errno)));
+        else
+            snprintf(msg, sizeof msg, "GET %s: %s", target, res->error ? res->error : "failed");
+        break;
     }
-    if (nread < 0) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "GET %s: %s", a->c->target, uv_strerror((int)nread));
-        attempt_done(a, 0, msg);
-    }
+    attempt_done(a, 0, msg);
 }
 
-static void http_written(uv_write_t *w, int status)
+/* Send the GET of an HTTP attempt. Returns 0, or -1 with msg set (a is
+ * untouched and not sent). */
+static int start_get(struct attempt *a, uint64_t budget_ms, char *msg, size_t len)
 {
-    struct attempt *a = w->data;
-    if (a->finished || status == 0)
-        return;
-    char msg[320];
-    snprintf(msg, sizeof msg, "GET %s: %s", a->c->target, uv_strerror(status));
-    attempt_done(a, 0, msg);
+    struct fl_ready_check *c = a->c;
+    struct fl_http_request rq = {
+        .url = c->target,
+        .timeout_ms = budget_ms + HTTP_SLACK_MS,
+        .max_body = HTTP_BODY_MAX,
+    };
+    struct fl_error err = {0};
+    if (fl_http_submit(c->http, &rq, http_done, a, &a->req, &err)) {
+        snprintf(msg, len, "GET %s: %.250s", c->target, err.msg);
+        return -1;
+    }
+    return 0;
 }
 
 static void on_connect(uv_connect_t *req, int status)
@@ -313,29 +309,11 @@ static void on_connect(uv_connect_t *req, int status)
     struct fl_ready_check *c = a->c;
     if (status < 0) {
         char msg[320];
-        snprintf(msg, sizeof msg, "%s %s: %s", c->kind == FL_READY_HTTP ? "GET" : "connect",
-                 c->target, uv_strerror(status));
+        snprintf(msg, sizeof msg, "connect %s: %s", c->target, uv_strerror(status));
         attempt_done(a, 0, msg);
         return;
     }
-    if (c->kind == FL_READY_TCP) {
-        attempt_done(a, 1, NULL);
-        return;
-    }
-    int n = snprintf(a->req, sizeof a->req,
-                     "GET %s HTTP/1.0\r\nHost: %s\r\nUser-Agent: faultline\r\n"
-                     "Connection: close\r\n\r\n", c->path, c->authority);
-    uv_buf_t b = uv_buf_init(a->req, (unsigned)((size_t)n < sizeof a->req ? (size_t)n
-                                                                        : sizeof a->req - 1));
-    a->wr.data = a;
-    int rc = uv_write(&a->wr, (uv_stream_t *)&a->h.tcp, &b, 1, http_written);
-    if (rc == 0)
-        rc = uv_read_start((uv_stream_t *)&a->h.tcp, http_alloc, http_read);
-    if (rc) {
-        char msg[320];
-        snprintf(msg, sizeof msg, "GET %s: %s", c->target, uv_strerror(rc));
-        attempt_done(a, 0, msg);
-    }
+    attempt_done(a, 1, NULL);
 }
 
 static int start_connect(struct attempt *a, char *msg, size_t len)
@@ -451,6 +429,12 @@ static void next_attempt(struct fl_ready_check *c)
             return;
         }
         a->pid = a->h.proc.pid;
+    } else if (c->kind == FL_READY_HTTP) {
+        if (start_get(a, budget, msg, sizeof msg)) {
+            free(a);
+            check_result(c, 0, msg);
+            return;
+        }
     } else {
         rc = start_connect(a, msg, sizeof msg);
         if (rc < 0) {
@@ -503,6 +487,8 @@ int fl_ready_start(uv_loop_t *loop, const struct fl_ready_spec *spec, fl_ready_c
     }
     if (spec->kind != FL_READY_EXEC) {
         int rc = parse_target(c, err);
+        if (!rc && spec->kind == FL_READY_HTTP)
+            rc = fl_http_new(&c->http, loop, err);
         if (rc) {
             check_free(c);
             return rc;
@@ -510,7 +496,7 @@ int fl_ready_start(uv_loop_t *loop, const struct fl_ready_spec *spec, fl_ready_c
     }
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
-    c->refs = 1;
+    c->refs = c->http ? 2 : 1;
     uv_update_time(loop);
     c->t0 = uv_now(loop);
     c->deadline = c->t0 + c->timeout_ms;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "scenario/scenario.h"
+#include "core/injector.h"
 
 static void test_expansion(void **state)
 {
@@ -63,11 +64,76 @@ static void test_errors(void **state)
     fl_diag_free(&d);
 }
 
+static const struct fl_scenario *load(const char *path, struct fl_diag *d)
+{
+    struct fl_scenario *sc = NULL;
+    int rc = fl_scenario_load(path, NULL, 0, &sc, d);
+    for (size_t i = 0; i < d->n; i++)
+        print_error("%s:%d:%d: %s\n", d->items[i].file, d->items[i].line, d->items[i].col,
+                    d->items[i].msg);
+    assert_int_equal(rc, 0);
+    return sc;
+}
+
+/* The value of a fault's parameter as the injector will see it: NULL when
+ * it is neither in the file nor defaulted. */
+static const char *arg(const struct fl_fault *f, const char *name)
+{
+    int k = fl_param_index(f->args.params, f->args.n, name);
+    assert_true(k >= 0);
+    return f->args.v[k].set ? f->args.v[k].s : NULL;
+}
+
+static void assert_arg(const struct fl_fault *f, const char *name, const char *want)
+{
+    const char *got = arg(f, name);
+    if (want ? !got || strcmp(got, want) != 0 : got != NULL)
+        fail_msg("fault at %d:%d: %s is '%s', expected '%s'", f->pos.line, f->pos.col, name,
+                 got ? got : "(unset)", want ? want : "(unset)");
+}
+
+/* redis.* faults on the shorthand's services default to its master and
+ * sentinel service; what a fault names itself wins, and faults on other
+ * services keep the injector's own defaults. */
+static void test_fault_defaults(void **state)
+{
+    (void)state;
+    struct fl_diag d = {0};
+    const struct fl_scenario *sc = load("tests/data/redis/shorthand-faults.yaml", &d);
+    assert_int_equal(sc->nfaults, 6);
+    const struct fl_fault *f = sc->faults;
+    for (int i = 0; i < 5; i++)
+        assert_string_equal(f[i].type->name, "redis.failover");
+    assert_arg(&f[0], "master", "orders");
+    assert_arg(&f[0], "sentinels", "cache-sentinel");
+    assert_arg(&f[1], "master", "explicit");
+    assert_arg(&f[1], "sentinels", "cache-sentinel");
+    assert_arg(&f[2], "master", NULL);            /* other sentinels: not ours */
+    assert_arg(&f[2], "sentinels", "watchers");
+    assert_arg(&f[3], "master", NULL);            /* another service */
+    assert_arg(&f[3], "sentinels", NULL);
+    assert_arg(&f[4], "master", "orders");        /* the shorthand's sentinels */
+    assert_arg(&f[4], "sentinels", "cache-sentinel");
+    assert_string_equal(f[5].type->name, "redis.kill");
+    assert_int_equal(fl_param_index(f[5].args.params, f[5].args.n, "master"), -1);
+    assert_arg(&f[5], "service", "cache");
+    fl_scenario_free((struct fl_scenario *)sc);
+    fl_diag_free(&d);
+
+    sc = load("tests/data/redis/shorthand-nomaster.yaml", &d);
+    assert_int_equal(sc->nfaults, 1);
+    assert_arg(&sc->faults[0], "master", "mymaster");
+    assert_arg(&sc->faults[0], "sentinels", "redis-sentinel");
+    fl_scenario_free((struct fl_scenario *)sc);
+    fl_diag_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_expansion),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_fault_defaults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
