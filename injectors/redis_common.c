@@ -165,6 +165,10 @@ struct rpick_one {
 
 static void rpick_done(struct rpick *p)
 {
+    if (p->fr->cancelled) {   /* the fault was abandoned: nobody waits */
+        free(p);
+        return;
+    }
     struct fl_instance *cand[FL_MAX_PICK];
     size_t m = 0, best = 0;
     for (size_t i = 0; i < p->n; i++)
@@ -268,6 +272,8 @@ static void on_primary(int status, const char *host, int port, const char *why, 
     (void)host;   /* the local target's instances all listen on 127.0.0.1 */
     struct primary_ask p = *(struct primary_ask *)ud;
     free(ud);
+    if (p.fr->cancelled)
+        return;
     if (status)
         p.cb(p.fr, 0, why);
     else

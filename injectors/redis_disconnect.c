@@ -80,5 +80,4 @@ const struct fl_injector_type fl_injector_redis_disconnect = {
     .nparams = sizeof params / sizeof params[0],
     .wants_duration = 0,
     .inject = inject,
-    .revert = NULL,
 };

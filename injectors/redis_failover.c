@@ -164,6 +164,8 @@ static void on_failover_reply(const struct fl_rq_result *res, void *ud)
 static void on_old_primary(struct fl_fault_run *fr, int port, const char *err)
 {
     struct failover *fo = fr->state;
+    if (!fo || fo->done)
+        return;
     if (port <= 0) {
         char msg[400];
         snprintf(msg, sizeof msg, "cannot find the primary: %.300s", err ? err : "?");
@@ -255,6 +257,18 @@ static int revert(struct fl_fault_run *fr, struct fl_error *err)
     return rc;
 }
 
+/* Abandoned while waiting for the election (abort, teardown watchdog):
+ * stop polling. Answers still in flight find it done; the state stays
+ * (they point at it) and is freed with the run. */
+static void cancel(struct fl_fault_run *fr)
+{
+    struct failover *fo = fr->state;
+    if (!fo)
+        return;
+    fo->done = 1;
+    uv_timer_stop(&fo->timer);
+}
+
 const struct fl_injector_type fl_injector_redis_failover = {
     .name = "redis.failover",
     .help = "fail the Redis primary over through the sentinels (SENTINEL FAILOVER, or SIGKILL the "
@@ -262,6 +276,8 @@ const struct fl_injector_type fl_injector_redis_failover = {
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .wants_duration = 0,
+    .needs = FL_TOP_KILL | FL_TOP_BLOCK | FL_TOP_START,
     .inject = inject,
     .revert = revert,
+    .cancel = cancel,
 };

@@ -83,6 +83,7 @@ const struct fl_injector_type fl_injector_redis_kill = {
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .wants_duration = 1,
+    .needs = FL_TOP_KILL | FL_TOP_BLOCK | FL_TOP_START,
     .inject = inject,
     .revert = revert,
 };

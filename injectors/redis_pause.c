@@ -167,6 +167,7 @@ const struct fl_injector_type fl_injector_redis_pause = {
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .wants_duration = 1,
+    .needs = FL_TOP_SIGNAL,
     .inject = inject,
     .revert = revert,
 };

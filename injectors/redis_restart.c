@@ -127,6 +127,16 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
     return FL_PENDING;
 }
 
+/* Abandoned while waiting for the old process to go (abort, watchdog). */
+static void cancel(struct fl_fault_run *fr)
+{
+    struct restart *r = fr->state;
+    if (!r)
+        return;
+    fr->state = NULL;
+    uv_close((uv_handle_t *)&r->timer, timer_closed);
+}
+
 const struct fl_injector_type fl_injector_redis_restart = {
     .name = "redis.restart",
     .help = "restart Redis instances by role: SIGTERM (SIGKILL after the grace), then start again; "
@@ -134,6 +144,7 @@ const struct fl_injector_type fl_injector_redis_restart = {
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .wants_duration = 0,
+    .needs = FL_TOP_TERMINATE | FL_TOP_START,
     .inject = inject,
-    .revert = NULL,
+    .cancel = cancel,
 };

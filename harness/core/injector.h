@@ -32,6 +32,7 @@ struct fl_fault_run {
     void (*done)(struct fl_fault_run *fr, int status, const char *error);
     int pending;                   /* 0, or FL_PENDING_INJECT / FL_PENDING_HEAL */
     int heal_requested;            /* heal as soon as a pending inject ends */
+    int cancelled;                 /* cancel was called: answers still in flight are dropped */
     /* fl_fault_done called before inject/revert returned FL_PENDING. */
     int in_call, early, early_status;
     char early_error[512];

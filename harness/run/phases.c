@@ -91,10 +91,11 @@ static void events_write(struct runner *rn, FILE *f, const char *name, const str
 void fl_rn_sink(void *ud, const struct fl_op *op)
 {
     struct runner *rn = ud;
-    /* Faults and heals are flushed at once: if faultline dies, the events
-     * file still says what was done to the system. */
+    /* Faults, heals, phases and instance events are flushed at once: if
+     * faultline dies, the events file still says what was done to the
+     * system and what became of its processes. */
     int flush = strcmp(op->f, FL_F_FAULT) == 0 || strcmp(op->f, FL_F_HEAL) == 0 ||
-                strcmp(op->f, FL_F_PHASE) == 0;
+                strcmp(op->f, FL_F_PHASE) == 0 || strcmp(op->f, FL_F_INSTANCE) == 0;
     if (rn->events)
         events_write(rn, rn->events, "events.jsonl", op, flush);
     if (rn->o->events)

@@ -211,6 +211,7 @@ void fl_rn_cancel_pending(struct runner *rn, const char *why)
             continue;
         int was = fr->pending;
         fr->pending = 0;
+        fr->cancelled = 1;
         if (fr->fault->type->cancel)
             fr->fault->type->cancel(fr);
         /* No callback may come for it any more: fl_fault_done finds

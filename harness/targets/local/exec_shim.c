@@ -36,8 +36,9 @@ static void on_parent_death(int sig)
 }
 
 /* SIGKILL everything below us (what the command forked, and what was
- * re-parented to us because we are a subreaper), until nothing is left. */
-static void kill_descendants(void)
+ * re-parented to us because we are a subreaper), until nothing is left.
+ * why (may be NULL) goes to the instance's log with the count. */
+static void kill_descendants(const char *why)
 {
     int *pids = malloc(INIT_MAX_PIDS * sizeof *pids);
     if (!pids)
@@ -46,6 +47,9 @@ static void kill_descendants(void)
         int n = fl_proc_descendants((int)getpid(), pids, INIT_MAX_PIDS);
         if (n <= 0)
             break;
+        if (round == 0 && why)
+            fprintf(stderr, "faultline init: %s; killing %d process%s left in the instance\n",
+                    why, n, n == 1 ? "" : "es");
         for (int i = 0; i < n; i++)
             kill(pids[i], SIGKILL);
         while (waitpid(-1, NULL, WNOHANG) > 0)
@@ -96,7 +100,7 @@ static int init_main(char **cmd)
     int status = 0, done = 0;
     for (;;) {
         if (parent_gone) {
-            kill_descendants();
+            kill_descendants("faultline is gone");
             _exit(137);
         }
         int st;
@@ -108,7 +112,7 @@ static int init_main(char **cmd)
         if (r == c && !done) {
             status = st;
             done = 1;
-            kill_descendants();
+            kill_descendants("the command exited");
         }
     }
     if (WIFSIGNALED(status)) {

@@ -98,10 +98,8 @@ int fl_local_kill_members(struct local_inst *in)
     int n = members(in, pids, MEMBERS_MAX);
     for (int i = 0; i < n; i++)
         kill(pids[i], SIGKILL);
-    /* The mini-init last: killed first, what is below it would be
-     * re-parented away from it. */
-    if (in->proc && in->proc->init)
-        kill(in->proc->pid, SIGKILL);
+    /* The mini-init is not killed: it sees its command die, reaps every
+     * zombie below it and exits the way the command did. */
     for (int i = 0; i < n; i++) {
         /* Escapees re-parented to us (subreaper): reap the dead ones, but
          * never our main child, which libuv waits for. */
@@ -192,8 +190,9 @@ int fl_local_op_kill(struct fl_target *t, struct fl_instance *pub, struct fl_err
     if (!in)
         return err ? err->code : FL_EINJECT;
     int rc = fl_local_kill_members(in);
-    /* The main process too, whatever the containment saw. */
-    int rg = fl_local_kill_group(pub->pid, SIGKILL);
+    /* The main process too, whatever the containment saw (a mini-init
+     * follows its command by itself and reaps the pod's zombies). */
+    int rg = in->proc->init ? 0 : fl_local_kill_group(pub->pid, SIGKILL);
     if (rc && rg)
         return fl_error_set(err, FL_ESYS, "kill %s (pid %d): %s", pub->id, pub->pid,
                             strerror(-rc));
