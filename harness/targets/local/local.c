@@ -361,6 +361,8 @@ static void on_stop_timer(uv_timer_t *t)
     deliver_stop(lt, FL_ETIMEDOUT, &err);
 }
 
+static void stop_next_service(struct local_target *lt);
+
 void fl_local_on_exit(struct local_inst *in, int restarting)
 {
     struct local_target *lt = in->lt;
@@ -371,8 +373,8 @@ void fl_local_on_exit(struct local_inst *in, int restarting)
         snprintf(why + l, sizeof why - l, " before it was ready");
         fail_start(in, why);
     }
-    if (lt->waiters && fl_local_alive_count(lt) == 0)
-        deliver_stop(lt, 0, NULL);
+    if (lt->stopping && !lt->destroyed)
+        stop_next_service(lt);
 }
 
 void fl_local_on_kill_timer(uv_timer_t *t)
@@ -407,6 +409,39 @@ void fl_local_terminate(struct local_inst *in, uint64_t grace_ms)
     uv_timer_start(&in->kill_timer, fl_local_on_kill_timer, grace_ms, 0);
 }
 
+static size_t svc_alive(const struct local_svc *ls)
+{
+    size_t n = 0;
+    for (int r = 0; r < ls->n; r++)
+        n += ls->inst[r].proc != NULL || ls->inst[r].draining;
+    return n;
+}
+
+/* Stop services in reverse start order, each once the later ones are
+ * gone (as docker-compose does): a worker still shutting down keeps its
+ * database. Called again from every exit while stopping. */
+static void stop_next_service(struct local_target *lt)
+{
+    while (lt->stop_svc > 0) {
+        struct local_svc *ls = &lt->svcs[lt->stop_svc - 1];
+        if (!lt->stop_sent) {
+            lt->stop_sent = 1;
+            for (int r = 0; r < ls->n; r++)
+                if (ls->inst[r].proc)
+                    fl_local_terminate(&ls->inst[r], ls->svc->stop_grace_ms);
+            if (svc_alive(ls))
+                fl_run_log(lt->run, 1, "stopping %s (%zu instance%s)", ls->svc->name,
+                           svc_alive(ls), svc_alive(ls) == 1 ? "" : "s");
+        }
+        if (svc_alive(ls))
+            return;
+        lt->stop_svc--;
+        lt->stop_sent = 0;
+    }
+    if (lt->waiters && fl_local_alive_count(lt) == 0)
+        deliver_stop(lt, 0, NULL);
+}
+
 static int local_stop(struct fl_target *t, fl_target_cb cb, void *ud)
 {
     struct local_target *lt = ctx(t);
@@ -424,26 +459,26 @@ static int local_stop(struct fl_target *t, fl_target_cb cb, void *ud)
         struct fl_error err = {0};
         fl_error_set(&err, FL_EABORT, "stopped before every service was ready");
         finish_start(lt, FL_EABORT, &err);
-        uint64_t grace_max = 0;
+        /* The whole stop is bounded: every service's grace, one after the
+         * other, plus a margin each for the kill and the drain. */
+        uint64_t budget = 0;
         for (size_t i = 0; i < lt->ninsts; i++) {
             struct local_inst *in = &lt->insts[i];
             uv_timer_stop(&in->restart_timer);
             in->restart_pending = 0;
             fl_ready_cancel(in->check);
             in->check = NULL;
-            if (!in->proc)
-                continue;
-            uint64_t grace = in->ls->svc->stop_grace_ms;
-            grace_max = grace > grace_max ? grace : grace_max;
-            fl_local_terminate(in, grace);
         }
+        for (size_t i = 0; i < lt->nsvcs; i++)
+            budget += lt->svcs[i].svc->stop_grace_ms + STOP_MARGIN_MS;
         if (fl_local_alive_count(lt)) {
-            fl_run_log(lt->run, 1, "stopping %zu instance%s", fl_local_alive_count(lt),
-                       fl_local_alive_count(lt) == 1 ? "" : "s");
             lt->stop_timer_armed = 1;
-            /* + the drain: the members left after the main process. */
-            uv_timer_start(&lt->stop_timer, on_stop_timer, grace_max + STOP_MARGIN_MS + 5000, 0);
+            uv_timer_start(&lt->stop_timer, on_stop_timer, budget + 5000, 0);
         }
+        lt->stop_svc = lt->nsvcs;
+        lt->stop_sent = 0;
+        stop_next_service(lt);
+        return 0;
     }
     if (!lt->stop_timer_armed && fl_local_alive_count(lt) == 0) {
         /* Nothing to wait for: report on the next turn, never inside stop(). */

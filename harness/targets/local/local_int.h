@@ -185,6 +185,8 @@ struct local_target {
     struct stop_waiter *waiters;
     uv_timer_t stop_timer;
     int stop_timer_armed;
+    size_t stop_svc;             /* services still to stop: [0, stop_svc) */
+    int stop_sent;               /* SIGTERM sent to svcs[stop_svc - 1] */
     /* destroy() */
     struct stop_waiter *destroy_waiters;
     uv_timer_t *destroy_timer;   /* reports destroy on the next turn */
