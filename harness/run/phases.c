@@ -247,11 +247,11 @@ void fl_rn_teardown(struct runner *rn)
     } else {
         rn->workers_closed = 1;
     }
-    /* Bound the whole fl_rn_teardown by the longest stop grace plus a margin. */
+    /* Bound the whole teardown: services stop one after the other, so
+     * by the sum of their stop graces, plus a margin. */
     uint64_t grace = 0;
     for (size_t i = 0; i < rn->run.sc->nservices; i++)
-        if (rn->run.sc->services[i].stop_grace_ms > grace)
-            grace = rn->run.sc->services[i].stop_grace_ms;
+        grace += rn->run.sc->services[i].stop_grace_ms;
     uint64_t limit = rn->o->teardown_timeout_ms ? rn->o->teardown_timeout_ms : grace + 30000;
     uv_timer_start(&rn->watchdog, on_watchdog, limit, 0);
     stop_target_when_healed(&rn->phase_timer);

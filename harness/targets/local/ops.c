@@ -163,14 +163,18 @@ int fl_local_op_signal(struct fl_target *t, struct fl_instance *pub, int sig,
     if (sig == SIGKILL)
         return fl_local_op_kill(t, pub, err);
     int n = fl_local_signal_members(in, sig);
+    const char *how = in->cgroup[0] ? "cgroup" : in->proc->init ? "below its init" : "marked";
     if (n <= 0) {
         /* The cgroup or marker saw nobody: fall back to the group. */
         int rc = fl_local_kill_group(pub->pid, sig);
         if (rc)
             return fl_error_set(err, FL_ESYS, "kill %s to %s (pid %d): %s", fl_signal_name(sig),
                                 pub->id, pub->pid, strerror(-rc));
-        n = 1;
+        n = 0;
+        how = "process group";
     }
+    fl_local_record(in, FL_INFO, "%s to %d process%s (%s)", fl_signal_name(sig), n,
+                    n == 1 ? "" : "es", how);
     if (sig == SIGSTOP) {
         pub->stopped_by_signal = 1;
     } else if (sig == SIGCONT && pub->stopped_by_signal) {
@@ -189,6 +193,11 @@ int fl_local_op_kill(struct fl_target *t, struct fl_instance *pub, struct fl_err
     struct local_inst *in = running(pub, "kill", err);
     if (!in)
         return err ? err->code : FL_EINJECT;
+    int before = fl_local_signal_members(in, 0);
+    fl_local_record(in, FL_INFO, "pod kill: %d process%s (%s)", before < 0 ? 0 : before,
+                    before == 1 ? "" : "es",
+                    in->cgroup[0] ? "cgroup.kill" : in->proc->init ? "everything below its init"
+                                                                  : "every marked process");
     int rc = fl_local_kill_members(in);
     /* The main process too, whatever the containment saw (a mini-init
      * follows its command by itself and reaps the pod's zombies). */
@@ -239,6 +248,9 @@ int fl_local_op_freeze(struct fl_target *t, struct fl_instance *pub, struct fl_e
                             strerror(-rc));
     }
     pub->frozen = 1;
+    int n = fl_local_signal_members(in, 0);
+    fl_local_record(in, FL_INFO, "frozen: %d process%s (cgroup.freeze)", n < 0 ? 0 : n,
+                    n == 1 ? "" : "es");
     fl_run_log(in->lt->run, 1, "%s (pid %d): frozen", pub->id, pub->pid);
     return 0;
 }

@@ -486,6 +486,13 @@ static void proc_exited(uv_process_t *h, int64_t status, int sig)
     int left = fl_local_signal_members(in, 0);
     fl_local_record(in, FL_INFO, "killing %d process%s left in the instance", left,
                     left == 1 ? "" : "es");
+    /* Worth saying out loud: a service that daemonizes looks like one
+     * that keeps exiting, and this is the only sign of why. */
+    fl_run_log(in->lt->run, in->lt->stopping ? 1 : 0,
+               "%s: its main process ended but %d other process%s of it still ran; a pod dies "
+               "whole, so they are killed (a service that forks into the background must run "
+               "in the foreground: nginx 'daemon off;', redis '--daemonize no')",
+               in->pub.id, left, left == 1 ? "" : "es");
     fl_local_kill_members(in);
     in->draining = 1;
     in->drain_deadline_us = fl_now_us() + DRAIN_MAX_US;
@@ -504,8 +511,13 @@ static void on_check_done(struct fl_ready_check *c, int ok, const char *last_err
         fl_local_set_state(in, FL_INST_READY);
         in->last_check_err[0] = '\0';
         fl_local_record(in, FL_OK, "ready after %.1fs", (double)elapsed_ms / 1000.0);
-        fl_run_log(in->lt->run, 0, "%s ready on 127.0.0.1:%d after %.1fs", in->pub.id,
-                   in->pub.port, (double)elapsed_ms / 1000.0);
+        enum fl_ready_kind k = in->ls->svc->ready.kind;
+        if (k == FL_READY_TCP || k == FL_READY_HTTP)
+            fl_run_log(in->lt->run, 0, "%s ready on %s:%d after %.1fs", in->pub.id,
+                       in->pub.host, in->pub.port, (double)elapsed_ms / 1000.0);
+        else
+            fl_run_log(in->lt->run, 0, "%s ready after %.1fs (its exec check passed)", in->pub.id,
+                       (double)elapsed_ms / 1000.0);
         fl_local_on_ready(in);
         return;
     }
