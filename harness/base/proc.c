@@ -13,7 +13,7 @@
 #define ENVIRON_MAX (256 * 1024)   /* read at most this much of /proc/PID/environ */
 #define PROC_SCAN_MAX 100000       /* entries of /proc looked at, at most */
 
-static ssize_t read_small(const char *path, char *buf, size_t len)
+ssize_t fl_read_small(const char *path, char *buf, size_t len)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -36,7 +36,7 @@ int fl_proc_start_time(int pid, uint64_t *ticks)
 {
     char path[64], data[1024];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    ssize_t n = read_small(path, data, sizeof data);
+    ssize_t n = fl_read_small(path, data, sizeof data);
     if (n < 0)
         return n == -ENOENT ? -ESRCH : (int)n;
     /* "PID (COMM) STATE ...": COMM may hold anything, so start after the
@@ -140,7 +140,7 @@ static int stat_ppid(const char *pid, int *ppid, char *state)
 {
     char path[300], data[1024];
     snprintf(path, sizeof path, "/proc/%s/stat", pid);
-    if (read_small(path, data, sizeof data) < 0)
+    if (fl_read_small(path, data, sizeof data) < 0)
         return -ENOENT;
     const char *p = strrchr(data, ')');
     if (!p || !p[1] || !p[2])

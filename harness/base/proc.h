@@ -4,6 +4,11 @@
 #define FL_PROC_H
 
 #include <stdint.h>
+#include <sys/types.h>
+
+/* Read a small file (a /proc or cgroup file) into buf, NUL-terminated,
+ * at most len - 1 bytes. Returns the length or -errno. */
+ssize_t fl_read_small(const char *path, char *buf, size_t len);
 
 /* The environment variable that marks every process of an instance
  * (value "RUN-TAG/INSTANCE"): inherited by all its descendants. */

@@ -22,26 +22,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Read a small file into buf (NUL-terminated). Returns the length or -errno. */
-static ssize_t read_small(const char *path, char *buf, size_t len)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t n = 0;
-    while (n + 1 < len) {
-        ssize_t r = read(fd, buf + n, len - 1 - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    buf[n] = '\0';
-    return (ssize_t)n;
-}
-
 static int write_str(const char *path, const char *s)
 {
     int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -91,7 +71,7 @@ int fl_cgroup2_mount(char *buf, size_t len)
 static int own_cgroup(char *buf, size_t len)
 {
     char data[4096];
-    if (read_small("/proc/self/cgroup", data, sizeof data) < 0)
+    if (fl_read_small("/proc/self/cgroup", data, sizeof data) < 0)
         return -errno;
     for (char *line = data; line && *line;) {
         char *nl = strchr(line, '\n');
@@ -222,7 +202,7 @@ static int events_value(const char *path, const char *key)
     char f[FL_CONTAIN_PATH_MAX + 32], data[512];
     if (join(f, sizeof f, path, "cgroup.events"))
         return -ENAMETOOLONG;
-    ssize_t n = read_small(f, data, sizeof data);
+    ssize_t n = fl_read_small(f, data, sizeof data);
     if (n < 0)
         return (int)n;
     size_t kl = strlen(key);
