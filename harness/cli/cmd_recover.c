@@ -37,6 +37,7 @@ static void usage_recover(FILE *f)
 
 struct say_ctx {
     int quiet;
+    int others;                  /* also say which journals belong to live runs */
     int said;
 };
 
@@ -45,13 +46,15 @@ static void say(void *ud, const char *msg)
     struct say_ctx *s = ud;
     if (s->quiet && !strstr(msg, "FAILED"))
         return;
+    if (!s->others && strstr(msg, "still going"))
+        return;   /* another run on this machine: none of this run's business */
     fprintf(stderr, "%s: %s\n", prog, msg);
     s->said++;
 }
 
 int fl_cli_recover_state(const char *dir, int quiet, const char *why)
 {
-    struct say_ctx s = {quiet, 0};
+    struct say_ctx s = {quiet, strcmp(why, "recover") == 0, 0};
     struct fl_recover_stats st = {0};
     struct fl_error err = {0};
     int rc = fl_recover_dir(dir, say, &s, &st, &err);
