@@ -125,3 +125,17 @@ tail -n 1 "$ev" | grep -q '"f":"phase".*"value":"done"' || fail "the events file
 assert_no_leftovers "$ev"
 ! ls "$FAULTLINE_STATE_DIR"/*.journal >/dev/null 2>&1 || fail "a journal was left behind"
 pass "double Ctrl-C: kills at once, complete reports, nothing left"
+
+# A history that cannot be written makes the verdict unknown, even when
+# every invariant held: /dev/full fails every write. The JUnit is still
+# written, and names the containment of the run's instances.
+run_fl run tests/data/cli/pod-kill.yaml --out "$TMP/full" --junit "$TMP/full.xml" --events /dev/full
+[ $RC -eq 2 ] || { show_output; fail "events to /dev/full: exit $RC, expected 2"; }
+grep -q 'the history is incomplete: writing the --events file failed\|writing /dev/full failed' "$TMP/stderr" "$TMP/full.xml" \
+  || { show_output; fail "the failed history write is not reported"; }
+assert_junit_valid "$TMP/full.xml"
+grep -q '<property name="target.containment" value="\(cgroup v2\|subreaper\)' "$TMP/full.xml" \
+  || fail "the JUnit does not name the containment"
+run_fl run tests/data/cli/pod-kill.yaml --out "$TMP/pass" --junit /proc/no-such-dir/j.xml
+[ $RC -eq 2 ] || { show_output; fail "a passing run with an unwritable JUnit: exit $RC, expected 2"; }
+pass "a failed history or report write makes the verdict unknown; the JUnit names the containment"

@@ -35,6 +35,7 @@ static struct {
     int services_up_at_setup;       /* instances running when setup ran */
     int services_up_at_teardown;
     int order_ok;                   /* setup < inject < cancel < teardown */
+    int fs_ok;
     char resolved[64];
     struct fl_fault_run *fr;
 } calls;
@@ -68,6 +69,14 @@ static int t_setup(struct fl_fault_run *fr, struct fl_error *err)
     calls.order_ok = calls.inject == 0 && calls.cancel == 0 && calls.teardown == 0;
     calls.services_up_at_setup = running(fr->run);
     struct fl_target *t = fr->run->target;
+    /* A local instance sees faultline's filesystem as it is. */
+    struct fl_instance *in[1];
+    struct fl_buf b;
+    fl_buf_init(&b, 256);
+    if (fl_target_instances(t, "svc", in, 1) == 1 &&
+        t->type->fs_path(t, in[0], "/var/lib/x", &b, err) == 0)
+        calls.fs_ok = strcmp(fl_buf_str(&b), "/var/lib/x") == 0;
+    fl_buf_free(&b);
     return t->type->add_env_hook(t, hook, fr, err);
 }
 
@@ -144,6 +153,7 @@ static void test_contract(void **state)
 
     assert_int_equal(calls.setup, 1);
     assert_int_equal(calls.services_up_at_setup, 0);
+    assert_true(calls.fs_ok);
     assert_true(calls.hook >= 1);
     char path[128], buf[64] = "";
     snprintf(path, sizeof path, "%s/hook.txt", outdir);
