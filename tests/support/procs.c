@@ -121,3 +121,13 @@ pid_t fl_test_redis_spawn(int port, const char *const *args)
     fl_test_kill(pid);
     return -1;
 }
+
+int fl_test_chdir_source(void)
+{
+    const char *src = getenv("FL_SOURCE_DIR");
+    if (src && chdir(src) != 0) {
+        fprintf(stderr, "cannot chdir to FL_SOURCE_DIR %s\n", src);
+        return 1;
+    }
+    return 0;
+}

@@ -27,4 +27,9 @@ int fl_test_redis_answers(int port);
  * (e.g. the port was taken) or never answered. */
 pid_t fl_test_redis_spawn(int port, const char *const *args);
 
+/* Tests that read tests/data run from the source folder: chdir to
+ * $FL_SOURCE_DIR when it is set (ctest sets it). Returns 0, or 1 after
+ * saying why on stderr. */
+int fl_test_chdir_source(void);
+
 #endif

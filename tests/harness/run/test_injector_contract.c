@@ -27,6 +27,7 @@
 #include "core/target.h"
 #include "run/runner.h"
 #include "scenario/scenario.h"
+#include "support/procs.h"
 
 #define PATH "tests/data/scenarios/injector_contract.yaml"
 
@@ -208,11 +209,8 @@ int main(int argc, char **argv)
         extern int fl_exec_shim_main(int argc, char **argv);
         return fl_exec_shim_main(argc, argv);
     }
-    const char *src = getenv("FL_SOURCE_DIR");
-    if (src && chdir(src) != 0) {
-        fprintf(stderr, "cannot chdir to FL_SOURCE_DIR %s\n", src);
+    if (fl_test_chdir_source())
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contract),
     };

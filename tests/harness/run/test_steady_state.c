@@ -23,6 +23,7 @@
 
 #include "run/runner.h"
 #include "scenario/scenario.h"
+#include "support/procs.h"
 
 #define PATH "tests/data/scenarios/many_probes.yaml"
 
@@ -156,11 +157,8 @@ static void test_all_70_ok_reaches_timeline(void **state)
 
 int main(void)
 {
-    const char *src = getenv("FL_SOURCE_DIR");
-    if (src && chdir(src) != 0) {
-        fprintf(stderr, "cannot chdir to FL_SOURCE_DIR %s\n", src);
+    if (fl_test_chdir_source())
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_probe_past_64_blocks_steady_state, setup, teardown),
         cmocka_unit_test_setup_teardown(test_all_70_ok_reaches_timeline, setup, teardown),

@@ -19,6 +19,7 @@
 #include "scenario/scenario.h"
 
 #include "diag_expect.h"
+#include "support/procs.h"
 
 static void test_valid_full(void **state)
 {
@@ -483,11 +484,8 @@ static void test_diag_add(void **state)
 
 int main(void)
 {
-    const char *src = getenv("FL_SOURCE_DIR");
-    if (src && chdir(src) != 0) {
-        fprintf(stderr, "cannot chdir to FL_SOURCE_DIR %s\n", src);
+    if (fl_test_chdir_source())
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_full),
         cmocka_unit_test(test_defaults),

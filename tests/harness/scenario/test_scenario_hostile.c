@@ -20,6 +20,7 @@
 #include "scenario/scenario.h"
 
 #include "diag_expect.h"
+#include "support/procs.h"
 
 static void test_hostile_bounds(void **state)
 {
@@ -210,11 +211,8 @@ static void test_typed_vars_bad(void **state)
 
 int main(void)
 {
-    const char *src = getenv("FL_SOURCE_DIR");
-    if (src && chdir(src) != 0) {
-        fprintf(stderr, "cannot chdir to FL_SOURCE_DIR %s\n", src);
+    if (fl_test_chdir_source())
         return 1;
-    }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hostile_bounds),
         cmocka_unit_test(test_hostile_names),
