@@ -19,6 +19,7 @@
 #include "targets/local/local_int.h"
 #include "support/httpd.h"
 #include "support/procs.h"
+#include "support/loop.h"
 
 struct fx {
     uv_loop_t loop;
@@ -51,23 +52,22 @@ static void count_handle(uv_handle_t *h, void *arg)
     ++*(int *)arg;
 }
 
-static void on_tick(uv_timer_t *t)
+struct pred_call {
+    int (*pred)(struct fx *);
+    struct fx *f;
+};
+
+static int call_pred(void *ud)
 {
-    (void)t;
+    struct pred_call *c = ud;
+    return c->pred(c->f);
 }
 
 /* Run the loop until pred(f) holds or timeout_ms passed; returns pred. */
 static int run_until(struct fx *f, int (*pred)(struct fx *), int timeout_ms)
 {
-    uv_timer_t tick;
-    uv_timer_init(&f->loop, &tick);
-    uv_timer_start(&tick, on_tick, 5, 5);
-    int64_t end = fl_now_us() + (int64_t)timeout_ms * 1000;
-    int ok;
-    while (!(ok = pred(f)) && fl_now_us() < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    struct pred_call c = {pred, f};
+    int ok = fl_test_run_until(&f->loop, call_pred, &c, timeout_ms);
     return ok;
 }
 

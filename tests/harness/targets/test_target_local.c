@@ -33,6 +33,7 @@
 #include "core/journal.h"
 #include "run/recover.h"
 #include "base/template.h"
+#include "support/loop.h"
 
 #define MAX_PIDS 512
 #define PY "/usr/bin/python3"
@@ -111,23 +112,22 @@ static int count_events(struct fx *f, const char *key, const char *prefix)
     return c;
 }
 
-static void on_tick(uv_timer_t *t)
+struct pred_call {
+    int (*pred)(struct fx *);
+    struct fx *f;
+};
+
+static int call_pred(void *ud)
 {
-    (void)t;
+    struct pred_call *c = ud;
+    return c->pred(c->f);
 }
 
 /* Run the loop until pred(f) holds or timeout_ms passed; returns pred. */
 static int run_until(struct fx *f, int (*pred)(struct fx *), int timeout_ms)
 {
-    uv_timer_t tick;
-    uv_timer_init(&f->loop, &tick);
-    uv_timer_start(&tick, on_tick, 10, 10);
-    int64_t end = fl_now_us() + (int64_t)timeout_ms * 1000;
-    int ok;
-    while (!(ok = pred(f)) && fl_now_us() < end)
-        uv_run(&f->loop, UV_RUN_ONCE);
-    uv_close((uv_handle_t *)&tick, NULL);
-    uv_run(&f->loop, UV_RUN_NOWAIT);
+    struct pred_call c = {pred, f};
+    int ok = fl_test_run_until(&f->loop, call_pred, &c, timeout_ms);
     collect_pids(f);
     return ok;
 }
