@@ -27,6 +27,7 @@
 #include "core/target.h"
 #include "run/runner.h"
 #include "scenario/scenario.h"
+#include "targets/local/exec_shim.h"
 #include "support/procs.h"
 
 #define PATH "tests/data/scenarios/injector_contract.yaml"
@@ -205,10 +206,8 @@ static void test_contract(void **state)
 int main(int argc, char **argv)
 {
     /* Spawned through the exec shim by the runner: be the shim. */
-    if (argc > 1 && strcmp(argv[1], "__exec") == 0) {
-        extern int fl_exec_shim_main(int argc, char **argv);
+    if (argc > 1 && strcmp(argv[1], FL_EXEC_SHIM_ARG) == 0)
         return fl_exec_shim_main(argc, argv);
-    }
     if (fl_test_chdir_source())
         return 1;
     const struct CMUnitTest tests[] = {
