@@ -28,7 +28,8 @@ static void usage_main(FILE *f)
             "\n"
             "Usage:\n"
             "  faultline run SCENARIO|DIR... [--junit FILE] [--events FILE] [--out DIR]\n"
-            "                [--var NAME=VALUE]... [--seed N] [-v|-q]\n"
+            "                [--var NAME=VALUE]... [--seed N] [--state-dir DIR]\n"
+            "                [--teardown-timeout D] [-v|-q]\n"
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
@@ -41,8 +42,9 @@ static void usage_main(FILE *f)
             "  0   every invariant held\n"
             "  1   at least one invariant was violated (the system broke)\n"
             "  2   verdict unknown: the harness could not run a scenario (a service never\n"
-            "      became ready, an injection or heal failed, interrupted) or a checker\n"
-            "      could not decide\n"
+            "      became ready, an injection or heal failed, interrupted), an output\n"
+            "      could not be written, the history is incomplete, or a checker could\n"
+            "      not decide (a violation, 1, wins over all of these)\n"
             "  64  usage error\n"
             "  65  invalid scenario (every error is printed as file:line:col)\n",
             FL_VERSION);
