@@ -89,6 +89,34 @@ static int own_cgroup(char *buf, size_t len)
     return -ENOENT;
 }
 
+/* Remove what runs that are gone left under the shared "faultline"
+ * folder: a run that was killed before it could clean up, and had no
+ * journal for `recover` to follow (tests, or a journal that was lost).
+ * A run's folder is named run-PID-START[-N]; it is stale when that pid no
+ * longer names the process that started then. Its members, if any, are
+ * killed: no run may leave a process in an instance's cgroup. */
+static void sweep_stale(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    int seen = 0;
+    while ((e = readdir(d)) && seen++ < 10000) {
+        long long pid, start;
+        char rest[8];
+        if (e->d_type != DT_DIR || sscanf(e->d_name, "run-%lld-%lld%7s", &pid, &start, rest) < 2 ||
+            pid <= 0 || pid > 0x7fffffff)
+            continue;
+        if (fl_proc_is((int)pid, (uint64_t)start))
+            continue;   /* its run is alive */
+        char path[FL_CONTAIN_PATH_MAX];
+        if (join(path, sizeof path, dir, e->d_name) == 0)
+            fl_cgroup_destroy(path, 1000);
+    }
+    closedir(d);
+}
+
 static int try_cgroup(struct fl_contain *c)
 {
     const char *force = getenv("FAULTLINE_CONTAINMENT");
@@ -112,6 +140,7 @@ static int try_cgroup(struct fl_contain *c)
         snprintf(c->why, sizeof c->why, "cgroup path too long");
         return -1;
     }
+    sweep_stale(dir);
     if ((mkdir(dir, 0755) && errno != EEXIST) || (mkdir(c->root, 0755) && errno != EEXIST)) {
         snprintf(c->why, sizeof c->why, "cannot create %.150s: %s", c->root, strerror(errno));
         return -1;

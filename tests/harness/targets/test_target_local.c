@@ -1014,6 +1014,45 @@ static void test_pause_freezes_the_whole_pod(void **state)
     }
 }
 
+/* A run that was killed without a journal (a test, a lost state folder)
+ * leaves its cgroup folder; the next target to start removes it, and
+ * kills whatever is still in it. A live run's folder is left alone. */
+static void test_stale_run_folders_swept(void **state)
+{
+    struct fx *f = *state;
+    char mnt[PATH_MAX], own[PATH_MAX], base[3 * PATH_MAX], stale[4 * PATH_MAX],
+        live[4 * PATH_MAX];
+    if (subreaper_mode() || fl_cgroup2_mount(mnt, sizeof mnt) != 0 ||
+        read_file("/proc/self/cgroup", own, sizeof own) <= 0) {
+        print_message("no cgroup containment here: nothing to sweep\n");
+        return;
+    }
+    char *p = strstr(own, "0::");
+    assert_non_null(p);
+    char *nl = strchr(p, '\n');
+    if (nl)
+        *nl = '\0';
+    snprintf(base, sizeof base, "%s%s%sfaultline", mnt, p + 3, strcmp(p + 3, "/") ? "/" : "");
+    mkdir(base, 0755);
+    /* pid 1 did not start at tick 1: a dead run's name */
+    snprintf(stale, sizeof stale, "%s/run-1-1-0", base);
+    uint64_t start = 0;
+    assert_int_equal(fl_proc_start_time((int)getpid(), &start), 0);
+    snprintf(live, sizeof live, "%s/run-%d-%llu-99", base, (int)getpid(),
+             (unsigned long long)start);
+    assert_int_equal(mkdir(stale, 0755), 0);
+    char sub[5 * PATH_MAX];
+    snprintf(sub, sizeof sub, "%s/api.0", stale);
+    assert_int_equal(mkdir(sub, 0755), 0);
+    assert_int_equal(mkdir(live, 0755), 0);
+    add_svc(f, "sleeper", sleep_cmd);
+    create_and_start(f, 0);
+    assert_int_equal(access(stale, F_OK), -1);
+    assert_int_equal(access(live, F_OK), 0);
+    rmdir(live);
+    stop_target(f);
+}
+
 static void test_bindir_path(void **state)
 {
     struct fx *f = *state;
@@ -1262,6 +1301,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_terminate_and_pause, setup, teardown),
         cmocka_unit_test_setup_teardown(test_destroy_kills_everything, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kill_takes_the_whole_pod, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stale_run_folders_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pause_freezes_the_whole_pod, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bindir_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec_shim, setup, teardown),
