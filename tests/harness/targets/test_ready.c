@@ -52,40 +52,29 @@ static void count_handle(uv_handle_t *h, void *arg)
     ++*(int *)arg;
 }
 
-struct pred_call {
-    int (*pred)(struct fx *);
-    struct fx *f;
-};
-
-static int call_pred(void *ud)
-{
-    struct pred_call *c = ud;
-    return c->pred(c->f);
-}
-
 /* Run the loop until pred(f) holds or timeout_ms passed; returns pred. */
-static int run_until(struct fx *f, int (*pred)(struct fx *), int timeout_ms)
+static int run_until(struct fx *f, int (*pred)(void *), int timeout_ms)
 {
-    struct pred_call c = {pred, f};
-    int ok = fl_test_run_until(&f->loop, call_pred, &c, timeout_ms);
-    return ok;
+    return fl_test_run_until(&f->loop, pred, f, timeout_ms);
 }
 
-static int no_handles(struct fx *f)
+static int no_handles(void *ud)
 {
+    struct fx *f = ud;
     int n = 0;
     uv_walk(&f->loop, count_handle, &n);
     return n == 1;   /* run_until's own tick */
 }
 
-static int never(struct fx *f)
+static int never(void *ud)
 {
-    (void)f;
+    (void)ud;
     return 0;
 }
 
-static int called(struct fx *f)
+static int called(void *ud)
 {
+    const struct fx *f = ud;
     return f->calls > 0;
 }
 
