@@ -4,6 +4,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "checks.h"
@@ -93,4 +95,17 @@ void fl_t_ops_sorted(const struct fl_cex *c)
 {
     for (size_t i = 1; i < c->nops; i++)
         assert_true(c->ops[i - 1] < c->ops[i]);
+}
+
+void fl_t_dump(const struct fl_history *h)
+{
+    if (!getenv("FL_TEST_DUMP"))
+        return;
+    for (size_t i = 0; i < fl_history_len(h); i++) {
+        const struct fl_op *op = fl_history_get(h, i);
+        fprintf(stderr, "%8lld %10d %-6s %-8s %-7s %-8s %-12.60s %s\n", (long long)op->time_us,
+                op->process, fl_optype_name(op->type), op->source, op->f,
+                op->key ? op->key : "-", op->value ? op->value : "-",
+                op->error ? op->error : "");
+    }
 }

@@ -36,4 +36,8 @@ int fl_t_cex_has_op(const struct fl_cex *c, size_t idx);
 /* Fail unless a counterexample's ops are in history order. */
 void fl_t_ops_sorted(const struct fl_cex *c);
 
+/* FL_TEST_DUMP=1 prints the history to stderr, one op a line (for
+ * debugging a failed test); otherwise nothing. */
+void fl_t_dump(const struct fl_history *h);
+
 #endif

@@ -26,6 +26,7 @@
 #include "core/run_context.h"
 #include "core/target.h"
 #include "workload/workload.h"
+#include "support/checks.h"
 
 /* ---- the job API ----
  *
@@ -267,20 +268,6 @@ static void harness_run(struct harness *t, uint64_t stop_ms, uint64_t drain_ms)
 
 /* ---- history queries ---- */
 
-/* FL_TEST_DUMP=1 prints the history (for debugging a failure). */
-static void dump(const struct fl_history *h)
-{
-    if (!getenv("FL_TEST_DUMP"))
-        return;
-    for (size_t i = 0; i < fl_history_len(h); i++) {
-        const struct fl_op *op = fl_history_get(h, i);
-        fprintf(stderr, "%8lld %10d %-6s %-8s %-7s %-6s %-10s %s\n", (long long)op->time_us,
-                op->process, fl_optype_name(op->type), op->source, op->f,
-                op->key ? op->key : "-", op->value ? op->value : "-",
-                op->error ? op->error : "");
-    }
-}
-
 static int has(const char *s, const char *sub)
 {
     return s && strstr(s, sub);
@@ -468,7 +455,7 @@ static void test_job_api(void **state)
     t.sc.nprobes = 3;
     harness_run(&t, 1100, 4000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
 
     assert_int_equal(t.drained, 1);
     assert_invokes_completed(h);
@@ -568,7 +555,7 @@ static void test_close_aborts_everything(void **state)
     harness_run(&t, 300, 0);   /* close at 300 ms, no drain */
     assert_true(fl_now_us() - t0 < 2000000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_invokes_completed(h);
     size_t slow = count(h, "slow", FL_F_REQUEST, FL_INVOKE, NULL, NULL);
     assert_true(slow >= 4);
@@ -595,7 +582,7 @@ static void test_drain_timeout_gives_up_follows(void **state)
     t.sc.nworkloads = 1;
     harness_run(&t, 400, 300);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_int_equal(t.drained, 1);
     /* Called at the drain timeout (400 + 300 ms), not at the follow's. */
     assert_true(t.drain_called_us >= 650000 && t.drain_called_us < 2000000);
@@ -621,7 +608,7 @@ static void test_drain_with_nothing_pending(void **state)
     t.sc.nworkloads = 1;
     harness_run(&t, 400, 5000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_int_equal(t.drained, 1);
     assert_true(t.drain_called_us < 1000000);   /* immediately, not at the timeout */
     assert_invokes_completed(h);
@@ -714,7 +701,7 @@ static void test_per_replica_probe(void **state)
     t.sc.nprobes = 2;
     harness_run(&t, 650, 0);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_invokes_completed(h);
     size_t n[3] = {0}, fails[3] = {0};
     long prev[3] = {0};

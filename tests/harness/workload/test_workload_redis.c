@@ -35,6 +35,7 @@
 #include "core/model.h"
 #include "core/run_context.h"
 #include "workload/workload.h"
+#include "support/checks.h"
 
 /* ---- processes ---- */
 
@@ -272,19 +273,6 @@ static void h_run(struct harness *t, uint64_t stop_ms, uint64_t drain_ms)
 
 /* ---- history queries ---- */
 
-static void dump(const struct fl_history *h)
-{
-    if (!getenv("FL_TEST_DUMP"))
-        return;
-    for (size_t i = 0; i < fl_history_len(h); i++) {
-        const struct fl_op *op = fl_history_get(h, i);
-        fprintf(stderr, "%8lld %10d %-6s %-8s %-6s %-8s %-12.60s %s\n", (long long)op->time_us,
-                op->process, fl_optype_name(op->type), op->source, op->f,
-                op->key ? op->key : "-", op->value ? op->value : "-",
-                op->error ? op->error : "");
-    }
-}
-
 static size_t count(const struct fl_history *h, const char *source, const char *f, int type,
                     const char *error)
 {
@@ -454,7 +442,7 @@ static void test_writes_and_final_read(void **state)
     t.sc.nworkloads = 2;
     h_run(&t, 800, 3000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_int_equal(t.drained, 1);
     assert_int_equal(t.pending_at_drain, 0);
     assert_completed(h);
@@ -500,7 +488,7 @@ static void test_error_replies_fail(void **state)
     t.sc.nworkloads = 2;
     h_run(&t, 500, 3000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_completed(h);
     size_t n = count(h, "wrongtype", FL_F_WRITE, FL_INVOKE, NULL);
     assert_true(n >= 5);
@@ -546,7 +534,7 @@ static void test_server_killed_and_restarted(void **state)
     h_at(&t, 1300, restart_primary);
     h_run(&t, 2600, 5000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_completed(h);
     assert_true(t.mark_us > 0);
     size_t before = 0, during_bad = 0, during_ok = 0, after_ok = 0;
@@ -619,7 +607,7 @@ static void test_sentinel_discovery_and_failover(void **state)
     h_at(&t, 1500, kill_first);
     h_run(&t, 9000, 8000);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_completed(h);
 
     /* Before the kill: every write acknowledged, by the first primary. */
@@ -709,7 +697,7 @@ static void test_close_reads_and_completes(void **state)
     t.sc.nworkloads = 1;
     h_run(&t, 400, 0);
     const struct fl_history *h = t.run.history;
-    dump(h);
+    fl_t_dump(h);
     assert_completed(h);
     size_t n = count(h, "writes", FL_F_WRITE, FL_INVOKE, NULL);
     assert_true(n >= 40);
