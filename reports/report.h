@@ -46,6 +46,31 @@ struct fl_result {
 int fl_junit_write(const char *path, const struct fl_result *const *results,
                    size_t n, struct fl_error *err);
 
+/* The HTML report of all results (html.c): one self-contained file (no
+ * network access when opened) with the timeline and faults as bands,
+ * workload throughput, error rate and latency percentiles over time,
+ * probe states per replica, each violation where it happened with its
+ * counterexamples, and the notes. Returns 0, FL_ENOMEM or FL_EIO with err. */
+int fl_html_write(const char *path, const struct fl_result *const *results, size_t n,
+                  struct fl_error *err);
+
+/* A run's verdicts as JSON (verdicts.c), written beside its events.jsonl
+ * so that `faultline report` can render the reports again later.
+ * Returns 0 or FL_EIO/FL_ENOMEM with err. */
+int fl_verdicts_write(const char *path, const struct fl_result *r, struct fl_error *err);
+
+/* A result read back from a verdicts file, over a history loaded from the
+ * run's events (h, borrowed: it must outlive the loaded run; counterexample
+ * ops past its end are dropped). On success *out owns everything; on
+ * error *out may be set too and must be freed. Returns 0, FL_EIO
+ * (unreadable) or FL_EINVAL (not a verdicts file; err names
+ * path:line:col), or FL_ENOMEM. */
+struct fl_loaded_run;
+int fl_verdicts_load(const char *path, struct fl_history *h, struct fl_loaded_run **out,
+                     struct fl_error *err);
+const struct fl_result *fl_loaded_run_result(const struct fl_loaded_run *lr);
+void fl_loaded_run_free(struct fl_loaded_run *lr);
+
 /* The fault timeline of a history as text (faults, heals, instance events,
  * phases), one line per op with its time: used for JUnit system-out and the
  * console. Caller frees. */

@@ -21,6 +21,7 @@ enum {
 
 struct cli {
     const char *junit;
+    const char *html;            /* --html, else beside the JUnit */
     const char *events;
     const char *out;
     struct fl_var_override vars[MAX_VARS];
@@ -73,5 +74,10 @@ int fl_cli_recover_state(const char *dir, int quiet, const char *why);
  * process ends, however it ends. Returns 0 or -errno. */
 int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
+int fl_cmd_report(int argc, char **argv);     /* cmd_report.c */
+
+/* Where the HTML report goes when --html is not given: beside the JUnit,
+ * with .html for its .xml ("out/junit.xml" -> "out/junit.html"). */
+void fl_cli_html_beside(const char *junit, char *buf, size_t len);
 
 #endif

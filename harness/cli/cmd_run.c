@@ -23,10 +23,15 @@ static void usage_run(FILE *f)
             "A folder runs every *.yaml / *.yml in it, in name order.\n"
             "\n"
             "Options:\n"
-            "  --junit FILE        write JUnit XML (one testsuite per scenario)\n"
+            "  --junit FILE        write JUnit XML (one testsuite per scenario; default\n"
+            "                      DIR/junit.xml)\n"
+            "  --html FILE         write the HTML report (default: beside the JUnit, .html\n"
+            "                      for .xml): timeline with fault bands, throughput,\n"
+            "                      errors and latency over time, probes, violations\n"
             "  --events FILE       write the history of every run as JSON lines\n"
             "  --out DIR           output folder (default faultline-out): per scenario\n"
-            "                      DIR/NAME/ holds service logs and events.jsonl\n"
+            "                      DIR/NAME/ holds service logs, events.jsonl and\n"
+            "                      verdicts.json (`faultline report` renders them again)\n"
             "  --var NAME=VALUE    override a var the scenario declares (repeatable)\n"
             "  --seed N            seed for picks (default: the scenario's, else random;\n"
             "                      the seed used is printed and written to the JUnit)\n"
@@ -192,6 +197,13 @@ int fl_cmd_run(int argc, char **argv)
             }
             fl_console_result(stdout, &res[nres], c.verbose);
             fflush(stdout);
+            char vpath[PATH_MAX + 16];
+            struct fl_error verr = {0};
+            snprintf(vpath, sizeof vpath, "%s/verdicts.json", outdir);
+            if (fl_verdicts_write(vpath, &res[nres], &verr)) {
+                fprintf(stderr, "%s: %s\n", prog, verr.msg);
+                output_error = 1;
+            }
             nres++;
         }
     }
@@ -207,6 +219,15 @@ int fl_cmd_run(int argc, char **argv)
             output_error = 1;
         } else if (c.verbose >= 0) {
             fprintf(stderr, "JUnit report: %s\n", junit);
+        }
+        char defhtml[PATH_MAX + 8];
+        fl_cli_html_beside(junit, defhtml, sizeof defhtml);
+        const char *html = c.html ? c.html : defhtml;
+        if (fl_html_write(html, resp, nres, &err)) {
+            fprintf(stderr, "%s: %s\n", prog, err.msg);
+            output_error = 1;
+        } else if (c.verbose >= 0) {
+            fprintf(stderr, "HTML report: %s\n", html);
         }
     }
     if (events && (fflush(events) != 0 || ferror(events))) {

@@ -94,17 +94,19 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
         {"state-dir", required_argument, NULL, 'S'},
         {"teardown-timeout", required_argument, NULL, 'T'},
+        {"html", required_argument, NULL, 'H'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
-        if (!run && strchr("jeosvqST", ch)) {
+        if (!run && strchr("jeosvqSTH", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
         switch (ch) {
         case 'j': c->junit = optarg; break;
+        case 'H': c->html = optarg; break;
         case 'e': c->events = optarg; break;
         case 'S': c->state_dir = optarg; break;
         case 'T':
@@ -210,4 +212,13 @@ int fl_cli_exit_code(const struct fl_result *res, size_t n, size_t nfiles, int o
         }
     }
     return any_invalid ? EXIT_VIOLATED : any_unknown ? EXIT_UNKNOWN : EXIT_PASS;
+}
+
+void fl_cli_html_beside(const char *junit, char *buf, size_t len)
+{
+    size_t n = strlen(junit);
+    if (n > 4 && strcmp(junit + n - 4, ".xml") == 0)
+        snprintf(buf, len, "%.*s.html", (int)(n - 4), junit);
+    else
+        snprintf(buf, len, "%s.html", junit);
 }

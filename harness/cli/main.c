@@ -27,13 +27,14 @@ static void usage_main(FILE *f)
             "faultline %s - replay real failure modes against a system and check what must hold\n"
             "\n"
             "Usage:\n"
-            "  faultline run SCENARIO|DIR... [--junit FILE] [--events FILE] [--out DIR]\n"
+            "  faultline run SCENARIO|DIR... [--junit FILE] [--html FILE] [--events FILE] [--out DIR]\n"
             "                [--var NAME=VALUE]... [--seed N] [--state-dir DIR]\n"
             "                [--teardown-timeout D] [-v|-q]\n"
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
             "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
+            "  faultline report RUN... [--html FILE] [--junit FILE]   render a recorded run again\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
         return fl_cmd_reference();
     if (strcmp(cmd, "check") == 0)
         return fl_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0)
+        return fl_cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage_main(stderr);
     return EXIT_USAGE;

@@ -34,6 +34,8 @@
  *                                      elements read         written set
  *   probe       "probe"     instance   value                 per-replica probe
  *                                                            (key = "api.1")
+ *   "operator"  "note"      NULL       the text typed        a note taken during
+ *                                                            the run
  *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
  *                                                            that many operations
  *                                                            were due but never
@@ -63,6 +65,7 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_READ "read"
 #define FL_F_SKIPPED "skipped"
 #define FL_F_HARNESS "harness"
+#define FL_F_NOTE "note"
 #define FL_SOURCE_RUNNER "runner"
 #define FL_PHASE_DONE "done"
 #define FL_VALUE_HTTP_PREFIX "http:"
