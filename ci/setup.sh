@@ -12,6 +12,8 @@ packages=(
   git strace
   # third-party programs the end-to-end tests drive (tests/e2e/thirdparty_*.sh)
   python3-rq nginx
+  # the HTML report is checked in a real browser (tests/e2e/report_html.sh)
+  chromium
 )
 
 missing=()

@@ -161,10 +161,14 @@ static void wl_add_lat(struct wl *w, uint32_t b, double ms)
     w->lat[w->nlat++] = (struct lat){b, ms};
 }
 
+/* Nearest rank: the smallest sample with at least p of them at or below. */
 static double pct(const struct lat *l, size_t n, double p)
 {
-    size_t i = (size_t)(p * (double)(n - 1) + 0.5);
-    return l[i < n ? i : n - 1].ms;
+    double r = p * (double)n;
+    size_t i = (size_t)r;
+    if ((double)i < r)
+        i++;
+    return l[i >= 1 ? (i <= n ? i - 1 : n - 1) : 0].ms;
 }
 
 static json_t *wl_json(struct wl *w, size_t nb, double width)

@@ -23,7 +23,7 @@ static void usage_check(FILE *f)
 {
     fprintf(f,
             "Usage: faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
-            "                       [-v|-q]\n"
+            "                       [--html FILE] [-v|-q]\n"
             "\n"
             "Judge a recorded history again: read the ops of one run from EVENTS.jsonl (a\n"
             "run's faultline-out/NAME/events.jsonl), take the invariants from SCENARIO (give\n"
@@ -40,6 +40,7 @@ static void usage_check(FILE *f)
             "Options:\n"
             "  --var NAME=VALUE    override a var the scenario declares (repeatable)\n"
             "  --junit FILE        also write the verdicts as JUnit XML\n"
+            "  --html FILE         also write the HTML report of the history and verdicts\n"
             "  -v, --verbose       show every counterexample (-vv: with its ops)\n"
             "  -q, --quiet         only the verdicts\n"
             "  -h, --help          this help\n"
@@ -55,7 +56,7 @@ static void usage_check(FILE *f)
 }
 
 struct check_opts {
-    const char *events, *scenario, *junit;
+    const char *events, *scenario, *junit, *html;
     struct fl_var_override vars[MAX_VARS];
     size_t nvars;
     int verbose;
@@ -65,6 +66,7 @@ static int parse(struct check_opts *o, int argc, char **argv)
 {
     static const struct option opts[] = {
         {"junit", required_argument, NULL, 'j'}, {"var", required_argument, NULL, 'V'},
+        {"html", required_argument, NULL, 'H'},
         {"verbose", no_argument, NULL, 'v'},     {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
@@ -73,6 +75,7 @@ static int parse(struct check_opts *o, int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
         switch (ch) {
         case 'j': o->junit = optarg; break;
+        case 'H': o->html = optarg; break;
         case 'v': o->verbose = o->verbose < 0 ? 1 : o->verbose + 1; break;
         case 'q': o->verbose = -1; break;
         case 'V': {
@@ -213,6 +216,17 @@ int fl_cmd_check(int argc, char **argv)
                 code = EXIT_UNKNOWN;
         } else if (o.verbose >= 0) {
             fprintf(stderr, "JUnit report: %s\n", o.junit);
+        }
+    }
+    if (o.html) {
+        struct fl_error err = {0};
+        const struct fl_result *rp = &res;
+        if (fl_html_write(o.html, &rp, 1, &err)) {
+            fprintf(stderr, "%s check: %s\n", prog, err.msg);
+            if (code == EXIT_PASS)
+                code = EXIT_UNKNOWN;
+        } else if (o.verbose >= 0) {
+            fprintf(stderr, "HTML report: %s\n", o.html);
         }
     }
     if (o.verbose >= 0)

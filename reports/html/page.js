@@ -55,9 +55,13 @@
       el("svg:text", {x: 4, y: 30 * i + 20, "class": "fl-lane"}, name, svg);
       el("svg:line", {x1: L, x2: W - R, y1: 30 * i + 28, y2: 30 * i + 28, "class": "fl-grid"}, null, svg);
     });
+    var lastLabel = -1e9;
     (run.events || []).forEach(function (e) {
       if (e.kind === "phase") {
         el("svg:line", {x1: x(e.t), x2: x(e.t), y1: 0, y2: 30 * lanes.length, "class": "fl-phase"}, null, svg);
+        // Phases close together (start, steady) would print over each other.
+        if (x(e.t) - lastLabel < 45) return;
+        lastLabel = x(e.t);
         title(el("svg:text", {x: x(e.t) + 2, y: 8, "class": "fl-phase-label"}, e.value, svg), e.value + " at " + fmt(e.t));
       } else {
         var m = el("svg:rect", {x: x(e.t) - 1, y: 36, width: 3, height: 16,
@@ -92,7 +96,8 @@
     el("svg:text", {x: 4, y: 30, "class": "fl-lane"}, label, svg);
     el("svg:text", {x: 4, y: 46, "class": "fl-axis-left"}, "max " + (+max.toFixed(2)) + unit, svg);
     el("svg:line", {x1: L, x2: W - R, y1: bottom, y2: bottom, "class": "fl-grid"}, null, svg);
-    series.forEach(function (s) {
+    series.forEach(function (s, i) {
+      el("svg:text", {x: W - R - 4, y: top + 10 + 12 * i, "class": "fl-legend " + s.cls}, s.name, svg);
       if (!s.points.length) return;
       var d = s.points.map(function (p, i) { return (i ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1); }).join(" ");
       title(el("svg:path", {d: d, "class": "fl-line " + s.cls}, null, svg), s.name);
