@@ -173,7 +173,8 @@ static double pct(const struct lat *l, size_t n, double p)
 
 static json_t *wl_json(struct wl *w, size_t nb, double width)
 {
-    qsort(w->lat, w->nlat, sizeof *w->lat, cmp_lat);
+    if (w->nlat)
+        qsort(w->lat, w->nlat, sizeof *w->lat, cmp_lat);
     json_t *b = json_array();
     size_t li = 0;
     for (size_t i = 0; b && i < nb; i++) {

@@ -315,10 +315,85 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     fl_sc_check_refs(ld);
 }
 
+/* Bytes libfyaml must not see. YAML allows no C0 control character but
+ * tab, newline and carriage return, no DEL, and only valid UTF-8 (YAML
+ * 1.2, c-printable); scenario files need no directives (%YAML, %TAG).
+ * libfyaml 0.7.12 loops forever on a directive line holding a control
+ * character or an invalid UTF-8 byte (found by tests/fuzz/fuzz_scenario.c),
+ * so all three are refused here first, at their line and column. Returns
+ * 0 when the file is clean, 1 with a diagnostic, -1 when it cannot be
+ * read (libfyaml then reports it). */
+static int refuse_bytes(struct fl_sc_loader *ld, const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return -1;
+    int line = 1, col = 1, ch, need = 0, bad = 0, seq_col = 1;
+    unsigned cp = 0, min = 0;
+    const char *why = NULL;
+    char msg[160];
+    while (!bad && (ch = getc(f)) != EOF) {
+        if (need) {                       /* inside a UTF-8 sequence */
+            if ((ch & 0xc0) != 0x80) {
+                why = "invalid UTF-8 (a sequence cut short)";
+                col = seq_col;
+                break;
+            }
+            cp = (cp << 6) | (unsigned)(ch & 0x3f);
+            if (--need == 0 && (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))) {
+                why = "invalid UTF-8 (an overlong form, a surrogate or past U+10FFFF)";
+                col = seq_col;
+                break;
+            }
+            continue;
+        }
+        if (ch == '\n') {
+            line++;
+            col = 1;
+            continue;
+        }
+        if (ch == '%' && col == 1) {
+            why = "a YAML directive (%...): scenario files take none; remove the line or "
+                  "indent it";
+            break;
+        }
+        if ((ch < 0x20 && ch != '\t' && ch != '\r') || ch == 0x7f) {
+            snprintf(msg, sizeof msg, "control character 0x%02x: YAML allows only tab, newline "
+                     "and carriage return (is this a binary file?)", ch);
+            why = msg;
+            break;
+        }
+        if (ch >= 0x80) {
+            need = ch >= 0xf0 && ch <= 0xf4 ? 3 : ch >= 0xe0 && ch < 0xf0 ? 2
+                   : ch >= 0xc2 && ch < 0xe0 ? 1 : 0;
+            if (!need) {
+                why = "invalid UTF-8 (a byte that starts no character)";
+                break;
+            }
+            seq_col = col;
+            cp = (unsigned)ch & (need == 3 ? 0x07 : need == 2 ? 0x0f : 0x1f);
+            min = need == 3 ? 0x10000 : need == 2 ? 0x800 : 0x80;
+        }
+        col++;
+    }
+    if (!why && need) {
+        why = "invalid UTF-8 (the file ends inside a character)";
+        col = seq_col;
+    }
+    fclose(f);
+    if (!why)
+        return 0;
+    /* A bad UTF-8 sequence is reported where it starts. */
+    fl_sc_diag(ld, (struct fl_pos){ld->file, line, col}, "%s", why);
+    return 1;
+}
+
 /* Parse path with libfyaml, turning its errors into diagnostics. Returns
  * the document or NULL. */
 static struct fy_document *parse_yaml(struct fl_sc_loader *ld, const char *path)
 {
+    if (refuse_bytes(ld, path) > 0)
+        return NULL;
     struct fy_diag_cfg dcfg;
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;   /* the library never prints: errors are collected */
