@@ -826,23 +826,23 @@ static void test_terminate_and_pause(void **state)
     /* freeze: the cgroup freezer (SIGSTOP of every member without one) */
     assert_int_equal(fl_target_freeze(f->t, sl, NULL), 0);
     assert_int_equal(sl->frozen, 1);
-    for (int i = 0; i < 100 && !is_frozen(pid); i++)   /* SIGSTOP lands a moment later */
+    for (int i = 0; i < 500 && !is_frozen(pid); i++)   /* SIGSTOP lands a moment later */
         run_until(f, never, 10);
     assert_true(is_frozen(pid));
     assert_int_equal(fl_target_thaw(f->t, sl, NULL), 0);
     assert_int_equal(sl->frozen, 0);
-    for (int i = 0; i < 100 && is_frozen(pid); i++)
+    for (int i = 0; i < 500 && is_frozen(pid); i++)
         run_until(f, never, 10);
     assert_false(is_frozen(pid));
     /* SIGSTOP / SIGCONT through signal(), tracked */
     assert_int_equal(fl_target_signal(f->t, sl, SIGSTOP, NULL), 0);
     assert_int_equal(sl->stopped_by_signal, 1);
-    for (int i = 0; i < 100 && proc_state(pid) != 'T'; i++)
+    for (int i = 0; i < 500 && proc_state(pid) != 'T'; i++)
         run_until(f, never, 10);
     assert_int_equal(proc_state(pid), 'T');
     assert_int_equal(fl_target_signal(f->t, sl, SIGCONT, NULL), 0);
     assert_int_equal(sl->stopped_by_signal, 0);
-    for (int i = 0; i < 100 && proc_state(pid) == 'T'; i++)
+    for (int i = 0; i < 500 && proc_state(pid) == 'T'; i++)
         run_until(f, never, 10);
     assert_true(proc_state(pid) == 'S' || proc_state(pid) == 'R');
 
