@@ -75,6 +75,7 @@ int fl_cli_recover_state(const char *dir, int quiet, const char *why);
 int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
 int fl_cmd_report(int argc, char **argv);     /* cmd_report.c */
+int fl_cmd_halt(int argc, char **argv);       /* cmd_halt.c */
 
 /* Where the HTML report goes when --html is not given: beside the JUnit,
  * with .html for its .xml ("out/junit.xml" -> "out/junit.html"). */

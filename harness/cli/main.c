@@ -33,6 +33,7 @@ static void usage_main(FILE *f)
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
+            "  faultline halt [RUN_TAG...] [--state-dir DIR]   make running runs heal and stop\n"
             "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
             "  faultline report RUN... [--html FILE] [--junit FILE]   render a recorded run again\n"
             "  faultline reference        injectors and checkers with their parameters\n"
@@ -81,6 +82,8 @@ int main(int argc, char **argv)
         return fl_cmd_reference();
     if (strcmp(cmd, "check") == 0)
         return fl_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "halt") == 0)
+        return fl_cmd_halt(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return fl_cmd_report(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);

@@ -163,6 +163,7 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
     uv_timer_stop(&rn->progress_timer);
     uv_signal_stop(&rn->sigint);
     uv_signal_stop(&rn->sigterm);
+    fl_rn_control_close(rn);
 }
 
 static void on_target_destroyed(struct fl_target *t, int status, const struct fl_error *err,
@@ -429,6 +430,21 @@ static void on_signal(uv_signal_t *s, int signum)
         snprintf(why, sizeof why, "%s again", fl_signal_name(signum));
         fl_rn_kill_now(rn, why);
     }
+}
+
+void fl_rn_halt(struct runner *rn, const char *who)
+{
+    interrupted_flag = 1;
+    fl_run_log(&rn->run, 0, "halted by `faultline halt`%s%s: healing faults and stopping services",
+               who && *who ? " from " : "", who && *who ? who : "");
+    fl_rn_harness_fail(rn, FL_EABORT, "halted by `faultline halt`%s%.100s",
+                       who && *who ? " from " : "", who && *who ? who : "");
+    fl_rn_abort(rn);
+}
+
+const char *fl_rn_phase_name(const struct runner *rn)
+{
+    return phase_names[rn->phase];
 }
 
 /* ---- start ------------------------------------------------------------ */

@@ -45,6 +45,9 @@ struct runner {
     int torn_down;               /* injectors' teardown done */
     struct fl_fault_run **fault_ptrs;  /* run.faults */
     char run_tag[96];
+    uv_pipe_t ctl;               /* control socket (control.c) */
+    int ctl_open;
+    char ctl_path[108];          /* sun_path's size */
     char events_error[300];      /* first failed write of an events file */
 };
 
@@ -71,6 +74,17 @@ void fl_rn_watch_signals(struct runner *rn);
 int fl_rn_begin(struct runner *rn);
 /* Judge the finished history with every invariant into rn->res. */
 void fl_rn_run_checkers(struct runner *rn);
+
+/* Stop the whole invocation as Ctrl-C does, marked halted (who: the
+ * client's words, may be ""). */
+void fl_rn_halt(struct runner *rn, const char *who);
+const char *fl_rn_phase_name(const struct runner *rn);
+
+/* control.c: STATE_DIR/RUN_TAG.sock, for `faultline halt`. open returns 0
+ * or FL_E* with err (the run goes on without it); close is idempotent and
+ * removes the socket file. */
+int fl_rn_control_open(struct runner *rn, struct fl_error *err);
+void fl_rn_control_close(struct runner *rn);
 
 /* runner_faults.c */
 /* Timer callback: apply one scheduled fault (journaled first). */

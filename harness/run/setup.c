@@ -159,6 +159,10 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
                (unsigned long long)res->seed, o->outdir);
     struct fl_error err = {0};
     int rc = !rn->faults || !rn->fault_ptrs ? FL_ENOMEM : open_journal(rn, &err);
+    if (rc == 0 && fl_rn_control_open(rn, &err)) {
+        fl_run_log(run, 0, "warning: %s", err.msg);
+        memset(&err, 0, sizeof err);
+    }
     if (rc == 0)
         rc = (sc->target ? sc->target : fl_target_find("local"))->create(&run->target, run, &err);
     if (rc == 0) {
@@ -183,6 +187,7 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
     if (run->target && !run->target->destroyed)
         run->target->type->destroy(run->target, NULL, NULL);
     fl_rn_teardown_injectors(rn);
+    fl_rn_control_close(rn);
     if (!rn->workers_closed && rn->workers)
         fl_workers_close(rn->workers, fl_rn_on_workers_closed, rn);
     uv_walk(&rn->loop, close_walk, NULL);
