@@ -14,6 +14,8 @@ packages=(
   python3-rq nginx
   # the HTML report is checked in a real browser (tests/e2e/report_html.sh)
   chromium
+  # a full run under valgrind (tests/e2e/valgrind.sh); the fuzzers (ci/fuzz.sh)
+  valgrind clang libclang-rt-14-dev
 )
 
 missing=()
