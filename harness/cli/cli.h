@@ -29,6 +29,7 @@ struct cli {
     int has_seed;
     uint64_t seed;
     int verbose;
+    int dry_run;                 /* --dry-run: print the plan, run nothing */
     const char *state_dir;       /* --state-dir, else fl_state_dir_default */
     uint64_t teardown_ms;        /* --teardown-timeout, 0: default */
     char state_buf[1024];

@@ -1,5 +1,6 @@
 /* cmd_run.c - `faultline run`: load, run each scenario, report, exit code. */
 #include "cli/cli.h"
+#include "run/plan.h"
 #include "run/runner.h"
 
 #include <dirent.h>
@@ -39,6 +40,9 @@ static void usage_run(FILE *f)
             "                      crashed run is healed by `faultline recover` or by the\n"
             "                      next run (default: $FAULTLINE_STATE_DIR, else\n"
             "                      /run/faultline as root, else $XDG_RUNTIME_DIR/faultline)\n"
+            "  --dry-run           print the plan (services, workloads, probes, each fault\n"
+            "                      at its time with the instances its pick chooses for the\n"
+            "                      seed, invariants) and start nothing\n"
             "  --teardown-timeout D  how long healing and stopping may take before every\n"
             "                      process is killed at once (default: every\n"
             "                      service's stop_grace added up, + 30s)\n"
@@ -51,6 +55,36 @@ static void usage_run(FILE *f)
             "Exit: 0 pass, 1 invariant violated (wins over everything but 64/65), 2 unknown\n"
             "(the harness could not run or finish, an output could not be written, a\n"
             "checker could not decide, interrupted), 64 usage, 65 invalid scenario.\n");
+}
+
+/* --dry-run: the plan of every scenario, nothing started, nothing written. */
+static int dry_run(const struct cli *c, struct fl_scenario *const *sc)
+{
+    for (size_t i = 0; i < c->nfiles; i++) {
+        uint64_t seed;
+        int random = !c->has_seed && !sc[i]->has_seed;
+        if (c->has_seed)
+            seed = c->seed;
+        else if (sc[i]->has_seed)
+            seed = sc[i]->seed;
+        else
+            seed = ((uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32)) % 1000000000ULL;
+        struct fl_buf b;
+        fl_buf_init(&b, 1 << 20);
+        if (fl_plan_text(sc[i], seed, &b)) {
+            fprintf(stderr, "%s: the plan of %s is too large\n", prog, c->files[i]);
+            fl_buf_free(&b);
+            return EXIT_UNKNOWN;
+        }
+        fputs(fl_buf_str(&b), stdout);
+        if (random)
+            printf("the seed was drawn at random: give --seed %llu to run this plan\n",
+                   (unsigned long long)seed);
+        fputs(i + 1 < c->nfiles ? "\n" : "", stdout);
+        fl_buf_free(&b);
+    }
+    printf("dry run: nothing was started\n");
+    return EXIT_PASS;
 }
 
 static void log_line(void *ud, int level, const char *msg)
@@ -113,6 +147,15 @@ int fl_cmd_run(int argc, char **argv)
     char *outdirs[MAX_FILES] = {0};
     memset(res, 0, sizeof res);
     size_t bad = fl_cli_load_all(&c, sc, diags);
+    if (c.dry_run) {
+        int code = bad ? EXIT_SCENARIO : dry_run(&c, sc);
+        for (size_t i = 0; i < c.nfiles; i++) {
+            fl_scenario_free(sc[i]);
+            fl_diag_free(&diags[i]);
+        }
+        fl_cli_free_cli(&c);
+        return code;
+    }
 
     char self[PATH_MAX] = "", bindir[PATH_MAX] = ".";
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);

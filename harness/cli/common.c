@@ -95,18 +95,20 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"state-dir", required_argument, NULL, 'S'},
         {"teardown-timeout", required_argument, NULL, 'T'},
         {"html", required_argument, NULL, 'H'},
+        {"dry-run", no_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
-        if (!run && strchr("jeosvqSTH", ch)) {
+        if (!run && strchr("jeosvqSTHD", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
         switch (ch) {
         case 'j': c->junit = optarg; break;
         case 'H': c->html = optarg; break;
+        case 'D': c->dry_run = 1; break;
         case 'e': c->events = optarg; break;
         case 'S': c->state_dir = optarg; break;
         case 'T':

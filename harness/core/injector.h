@@ -86,6 +86,15 @@ struct fl_injector_type {
 };
 
 
+/* The pick itself, without a target: choose among m candidates (0..m-1)
+ * by pick with rng, write the chosen indexes in ascending order to chosen
+ * (at most max), return how many. fl_pick_instances and the dry run's plan
+ * (run/plan.c) both go through it, so a plan shows the picks a run with
+ * the same seed makes when the same instances are running. */
+struct fl_rng;
+size_t fl_pick_indexes(struct fl_rng *rng, const struct fl_pick *pick, size_t m,
+                       size_t *chosen, size_t max);
+
 /* Choose instances of a service by pick (one | all | N | P%) with the run's
  * seeded generator, among those for which filter returns 1 (NULL: running
  * ones). Writes at most max pointers, returns the count chosen. */

@@ -7,22 +7,14 @@ static int running(const struct fl_instance *in)
     return fl_inst_running(in);
 }
 
-size_t fl_pick_instances(struct fl_run *run, const char *service,
-                         const struct fl_pick *pick,
-                         int (*filter)(const struct fl_instance *),
-                         struct fl_instance **out, size_t max)
+size_t fl_pick_indexes(struct fl_rng *rng, const struct fl_pick *pick, size_t m,
+                       size_t *chosen, size_t max)
 {
-    struct fl_instance *all[256];
     size_t idx[256];
-    size_t n = fl_target_instances(run->target, service, all, 256);
-    if (n > 256)
-        n = 256;
-    if (!filter)
-        filter = running;
-    size_t m = 0;
-    for (size_t i = 0; i < n; i++)
-        if (filter(all[i]))
-            idx[m++] = i;
+    if (m > 256)
+        m = 256;
+    for (size_t i = 0; i < m; i++)
+        idx[i] = i;
     size_t want;
     switch (pick->kind) {
     case FL_PICK_ONE: want = 1; break;
@@ -35,11 +27,10 @@ size_t fl_pick_instances(struct fl_run *run, const char *service,
         want = m;
     /* Shuffle even for `all` so the generator's state advances the same way
      * whatever the pick: a replay with the same seed makes the same picks. */
-    fl_rng_shuffle(&run->rng, idx, m);
+    fl_rng_shuffle(rng, idx, m);
     if (want > max)
         want = max;
-    /* Keep the chosen ones in replica order: stable, readable reports. */
-    size_t chosen[256];
+    /* Keep the chosen ones in ascending order: stable, readable reports. */
     for (size_t i = 0; i < want; i++)
         chosen[i] = idx[i];
     for (size_t i = 1; i < want; i++)
@@ -48,7 +39,27 @@ size_t fl_pick_instances(struct fl_run *run, const char *service,
             chosen[j] = chosen[j - 1];
             chosen[j - 1] = t;
         }
+    return want;
+}
+
+size_t fl_pick_instances(struct fl_run *run, const char *service,
+                         const struct fl_pick *pick,
+                         int (*filter)(const struct fl_instance *),
+                         struct fl_instance **out, size_t max)
+{
+    struct fl_instance *all[256], *cand[256];
+    size_t n = fl_target_instances(run->target, service, all, 256);
+    if (n > 256)
+        n = 256;
+    if (!filter)
+        filter = running;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (filter(all[i]))
+            cand[m++] = all[i];
+    size_t chosen[256];
+    size_t want = fl_pick_indexes(&run->rng, pick, m, chosen, max < 256 ? max : 256);
     for (size_t i = 0; i < want; i++)
-        out[i] = all[chosen[i]];
+        out[i] = cand[chosen[i]];
     return want;
 }
