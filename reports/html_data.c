@@ -101,6 +101,8 @@ static json_t *events_json(const struct fl_history *h)
             kind = "phase";
         else if (strcmp(op->f, FL_F_HARNESS) == 0)
             kind = "harness";
+        else if (strcmp(op->f, FL_F_STOP) == 0)
+            kind = "stop";
         if (!kind)
             continue;
         json_array_append_new(arr, json_pack("{s:s, s:f, s:o, s:o}", "kind", kind, "t",

@@ -1,5 +1,6 @@
 /* cmd_scenarios.c - `validate`, `list` and `reference`. */
 #include "cli/cli.h"
+#include "core/stop.h"
 #include "checkers/checker.h"
 #include "injectors/registry.h"
 
@@ -110,5 +111,12 @@ int fl_cmd_reference(void)
         printf("\n### `%s`\n\n%s.\n\n", t->name, t->help);
         print_params(t->params, t->nparams);
     }
+    printf("\n## Stop conditions\n\n"
+           "Each entry of `abort_if:` watches one probe while the timeline runs. When one is\n"
+           "met, every active fault is healed at once, the rest of the timeline is skipped,\n"
+           "the services stop and the reports are written: the run is recorded as aborted\n"
+           "(a JUnit error naming the condition and the time; exit 2). A stopped run is not\n"
+           "resumed.\n\n");
+    print_params(fl_stop_params, FL_STOP_NPARAMS);
     return EXIT_PASS;
 }

@@ -17,6 +17,7 @@
 struct fl_injector_type;
 struct fl_checker_type;
 struct fl_target_type;
+struct fl_stop;
 
 struct fl_kv {
     const char *key;
@@ -183,6 +184,8 @@ struct fl_scenario {
     size_t nfaults;
     const struct fl_invariant *invariants;
     size_t ninvariants;
+    const struct fl_stop *stops;         /* abort_if: (core/stop.h) */
+    size_t nstops;
 };
 
 /* Effective value of a var, or NULL. */

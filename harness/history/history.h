@@ -36,6 +36,8 @@
  *                                                            (key = "api.1")
  *   "operator"  "note"      NULL       the text typed        a note taken during
  *                                                            the run
+ *   "runner"    "stop"      condition  "met at 12.300s",     info: a stop condition
+ *                                      error = probe key     (abort_if) was met
  *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
  *                                                            that many operations
  *                                                            were due but never
@@ -66,6 +68,7 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_SKIPPED "skipped"
 #define FL_F_HARNESS "harness"
 #define FL_F_NOTE "note"
+#define FL_F_STOP "stop"
 #define FL_SOURCE_RUNNER "runner"
 #define FL_PHASE_DONE "done"
 #define FL_VALUE_HTTP_PREFIX "http:"

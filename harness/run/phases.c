@@ -102,6 +102,7 @@ void fl_rn_sink(void *ud, const struct fl_op *op)
         events_write(rn, rn->o->events, "the --events file", op, flush);
     if (op->type == FL_INVOKE)
         return;
+    fl_rn_stops_feed(rn, op);
     int show = strcmp(op->f, FL_F_FAULT) == 0 || strcmp(op->f, FL_F_HEAL) == 0;
     int detail = strcmp(op->f, FL_F_INSTANCE) == 0 || strcmp(op->f, FL_F_PHASE) == 0;
     if (show || detail)
@@ -131,6 +132,7 @@ void fl_rn_abort(struct runner *rn)
     if (rn->teardown_started)
         return;
     rn->run.aborting = 1;
+    fl_rn_stops_end(rn);
     uv_timer_stop(&rn->phase_timer);
     uv_timer_stop(&rn->stop_timer);
     uv_timer_stop(&rn->end_timer);
@@ -234,6 +236,7 @@ void fl_rn_teardown(struct runner *rn)
     if (rn->teardown_started)
         return;
     rn->teardown_started = 1;
+    fl_rn_stops_end(rn);
     uv_timer_stop(&rn->phase_timer);
     uv_timer_stop(&rn->stop_timer);
     uv_timer_stop(&rn->end_timer);
@@ -293,6 +296,7 @@ static void on_settled(uv_timer_t *t)
 static void on_timeline_end(uv_timer_t *t)
 {
     struct runner *rn = t->data;
+    fl_rn_stops_end(rn);
     fl_workers_stop_workloads(rn->workers);
     fl_rn_set_phase(rn, PH_HEAL);
     fl_rn_heal_all(rn);
@@ -338,6 +342,7 @@ static void begin_timeline(struct runner *rn)
         return;
     }
     uv_timer_start(&rn->stop_timer, on_workload_stop, sc->duration_ms, 0);
+    fl_rn_stops_start(rn);
     /* +1 ms: a fault healing exactly at the end heals by its own timer. */
     uv_timer_start(&rn->end_timer, on_timeline_end, end + 1, 0);
     char d[32], e[32];

@@ -45,6 +45,9 @@ struct runner {
     int torn_down;               /* injectors' teardown done */
     struct fl_fault_run **fault_ptrs;  /* run.faults */
     char run_tag[96];
+    struct fl_stop_state *stop_state;  /* one per abort_if entry (stops.c) */
+    uv_timer_t stop_tick, stop_fire;
+    int stop_fired;              /* 1 + the index of the condition met, 0: none */
     uv_pipe_t ctl;               /* control socket (control.c) */
     int ctl_open;
     char ctl_path[108];          /* sun_path's size */
@@ -85,6 +88,16 @@ const char *fl_rn_phase_name(const struct runner *rn);
  * removes the socket file. */
 int fl_rn_control_open(struct runner *rn, struct fl_error *err);
 void fl_rn_control_close(struct runner *rn);
+
+/* stops.c: abort_if. init before the loop runs (0 or FL_ENOMEM); start
+ * when the timeline begins; feed every op from the sink; end when the
+ * timeline stops early or ends; free after the loop closed. */
+struct fl_stop_state;
+int fl_rn_stops_init(struct runner *rn);
+void fl_rn_stops_start(struct runner *rn);
+void fl_rn_stops_feed(struct runner *rn, const struct fl_op *op);
+void fl_rn_stops_end(struct runner *rn);
+void fl_rn_stops_free(struct runner *rn);
 
 /* runner_faults.c */
 /* Timer callback: apply one scheduled fault (journaled first). */

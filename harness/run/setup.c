@@ -158,7 +158,9 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
     fl_run_log(run, 0, "scenario %s (seed %llu), output in %s", sc->name,
                (unsigned long long)res->seed, o->outdir);
     struct fl_error err = {0};
-    int rc = !rn->faults || !rn->fault_ptrs ? FL_ENOMEM : open_journal(rn, &err);
+    int rc = !rn->faults || !rn->fault_ptrs ? FL_ENOMEM : fl_rn_stops_init(rn);
+    if (rc == 0)
+        rc = open_journal(rn, &err);
     if (rc == 0 && fl_rn_control_open(rn, &err)) {
         fl_run_log(run, 0, "warning: %s", err.msg);
         memset(&err, 0, sizeof err);
@@ -210,6 +212,7 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
         free(rn->faults[i].fr.state);
     free(rn->faults);
     free(rn->fault_ptrs);
+    fl_rn_stops_free(rn);
     fl_history_set_sink(run->history, NULL, NULL);
     res->duration_s = (double)fl_run_now(run) / 1e6;
     fl_rn_run_checkers(rn);

@@ -223,14 +223,14 @@ static void services_fit(struct fl_sc_loader *ld, size_t declared, struct fl_pos
 
 enum {
     K_NAME, K_DESCRIPTION, K_VARS, K_DURATION, K_SETTLE, K_SEED, K_TARGET,
-    K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_COUNT
+    K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_ABORT_IF, K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = {
     [K_NAME] = "name", [K_DESCRIPTION] = "description", [K_VARS] = "vars",
     [K_DURATION] = "duration", [K_SETTLE] = "settle", [K_SEED] = "seed",
     [K_TARGET] = "target", [K_SERVICES] = "services", [K_REDIS] = "redis", [K_WORKLOAD] = "workload",
-    [K_PROBES] = "probes", [K_FAULTS] = "faults", [K_INVARIANTS] = "invariants",
+    [K_PROBES] = "probes", [K_FAULTS] = "faults", [K_INVARIANTS] = "invariants", [K_ABORT_IF] = "abort_if",
 };
 
 static void seed_key(struct fl_sc_loader *ld, const struct fl_sc_field *f)
@@ -311,6 +311,8 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     fl_sc_redis_defaults(ld);
     if (f[K_INVARIANTS].present)
         fl_sc_invariants(ld, f[K_INVARIANTS].val, f[K_INVARIANTS].key_pos);
+    if (f[K_ABORT_IF].present)
+        fl_sc_stops(ld, f[K_ABORT_IF].val, f[K_ABORT_IF].key_pos);
 
     fl_sc_check_refs(ld);
 }
@@ -441,6 +443,8 @@ static void publish(struct fl_sc_loader *ld)
     sc->nfaults = ld->nfaults;
     sc->invariants = ld->invariants;
     sc->ninvariants = ld->ninvariants;
+    sc->stops = ld->stops;
+    sc->nstops = ld->nstops;
 }
 
 int fl_scenario_load(const char *path, const struct fl_var_override *ov, size_t nov,

@@ -4,12 +4,14 @@
 #include "scenario/scenario_internal.h"
 #include "checkers/checker.h"
 #include "injectors/registry.h"
+#include "core/stop.h"
 #include "core/target.h"
 #include "base/params_parse.h"
 #include "base/util.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A list parameter with the vars of each item substituted; NULL after a
@@ -427,5 +429,78 @@ void fl_sc_invariants(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos 
             snprintf(buf, sizeof buf, "%s#%zu", base[i], same + 1);
             iv->label = fl_sc_strndup(ld, buf, strlen(buf));
         }
+    }
+}
+
+/* ---- abort_if ----------------------------------------------------------- */
+
+/* One stop condition: a mapping checked against fl_stop_params, plus what
+ * the table cannot say (a comparison needs its value, a number for above
+ * and below). */
+static void one_stop(struct fl_sc_loader *ld, struct fl_stop *st, struct fy_node *item,
+                     struct fl_pos key_pos, const struct fl_params_names *names, size_t idx)
+{
+    char ctx[64];
+    snprintf(ctx, sizeof ctx, "abort_if[%zu]", idx + 1);
+    st->pos = fl_sc_pos(ld, item, key_pos);
+    if (!item || !fy_node_is_mapping(item)) {
+        fl_sc_diag(ld, st->pos, "%s: expected a mapping like { probe: health, condition: "
+                   "unhealthy, for: 5s }; got %s", ctx, fl_sc_got(ld, item));
+        return;
+    }
+    size_t before = ld->diag->n;
+    parse_args(ld, fl_stop_params, FL_STOP_NPARAMS, item, st->pos, ctx, names, &st->args, NULL,
+               NULL);
+    if (ld->diag->n != before)
+        return;
+    const struct fl_pval *v = st->args.v;
+    enum fl_stop_cond c = (enum fl_stop_cond)v[FL_STOP_CONDITION].e;
+    const char *cname = fl_stop_params[FL_STOP_CONDITION].choices[c];
+    if (c != FL_STOP_UNHEALTHY && !v[FL_STOP_VALUE].set) {
+        fl_sc_diag(ld, st->pos, "%s: condition %s needs a value to compare with", ctx, cname);
+        return;
+    }
+    if ((c == FL_STOP_ABOVE || c == FL_STOP_BELOW)) {
+        char *end;
+        strtod(v[FL_STOP_VALUE].s, &end);
+        if (!*v[FL_STOP_VALUE].s || *end) {
+            fl_sc_diag(ld, v[FL_STOP_VALUE].pos, "%s: condition %s compares numbers; '%s' is "
+                       "not one", ctx, cname, v[FL_STOP_VALUE].s);
+            return;
+        }
+    }
+    char label[256], dur[32] = "";
+    if (v[FL_STOP_FOR].ms) {
+        char d[24];
+        fl_format_duration(v[FL_STOP_FOR].ms, d, sizeof d);
+        snprintf(dur, sizeof dur, " for %s", d);
+    }
+    snprintf(label, sizeof label, "%s (%s %s%s%s%s)", ctx, v[FL_STOP_PROBE].s, cname,
+             c == FL_STOP_UNHEALTHY ? "" : " ", c == FL_STOP_UNHEALTHY ? "" : v[FL_STOP_VALUE].s,
+             dur);
+    st->label = fl_sc_strndup(ld, label, strlen(label));
+}
+
+void fl_sc_stops(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos)
+{
+    if (!n)
+        return;
+    if (!fy_node_is_sequence(n)) {
+        fl_sc_diag(ld, fl_sc_pos(ld, n, key_pos), "abort_if: expected a list like - { probe: "
+                   "health, condition: unhealthy, for: 5s }; got %s", fl_sc_got(ld, n));
+        return;
+    }
+    int cnt = fy_node_sequence_item_count(n);
+    fl_sc_count_fits(ld, key_pos, "abort_if", cnt, FL_SC_MAX_INVARIANTS);
+    ld->stops = fl_sc_alloc(ld, (size_t)(cnt > 0 ? cnt : 1) * sizeof *ld->stops);
+    if (!ld->stops)
+        return;
+    struct fl_params_names names;
+    collect_names(ld, &names);
+    void *it = NULL;
+    struct fy_node *item;
+    while ((item = fy_node_sequence_iterate(n, &it)) && ld->nstops < (size_t)cnt) {
+        size_t i = ld->nstops++;
+        one_stop(ld, &ld->stops[i], fl_sc_val(item), key_pos, &names, i);
     }
 }

@@ -118,6 +118,8 @@ struct fl_sc_loader {
     size_t nfaults;
     struct fl_invariant *invariants;
     size_t ninvariants;
+    struct fl_stop *stops;
+    size_t nstops;
     /* The redis: shorthand (scenario_redis.c), all NULL without one: its
      * data service, its sentinel service (NULL with sentinels: 0) and the
      * master name they monitor. */
@@ -239,6 +241,7 @@ void fl_sc_workloads(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos k
 void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_invariants(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
+void fl_sc_stops(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 /* Check every recorded template (after all sections). */
 void fl_sc_check_refs(struct fl_sc_loader *ld);
 
