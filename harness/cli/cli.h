@@ -30,6 +30,9 @@ struct cli {
     uint64_t seed;
     int verbose;
     int dry_run;                 /* --dry-run: print the plan, run nothing */
+    int jobs;                    /* -j N: scenarios at once (parallel.c); 0: 1 */
+    const char *matrix;          /* --matrix NAME=V1,V2: each scenario once per value */
+    const char *label;           /* --label TEXT: appended to the result's name */
     const char *state_dir;       /* --state-dir, else fl_state_dir_default */
     uint64_t teardown_ms;        /* --teardown-timeout, 0: default */
     char state_buf[1024];
@@ -77,6 +80,11 @@ int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
 int fl_cmd_report(int argc, char **argv);     /* cmd_report.c */
 int fl_cmd_halt(int argc, char **argv);       /* cmd_halt.c */
+
+/* -j N / --matrix (parallel.c): every scenario (x every matrix value) in a
+ * faultline process of its own, N at a time; one JUnit and HTML report
+ * over all. self: this executable. Returns the exit code. */
+int fl_cli_run_parallel(struct cli *c, const char *self);
 
 /* Where the HTML report goes when --html is not given: beside the JUnit,
  * with .html for its .xml ("out/junit.xml" -> "out/junit.html"). */

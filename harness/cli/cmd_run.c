@@ -40,6 +40,11 @@ static void usage_run(FILE *f)
             "                      crashed run is healed by `faultline recover` or by the\n"
             "                      next run (default: $FAULTLINE_STATE_DIR, else\n"
             "                      /run/faultline as root, else $XDG_RUNTIME_DIR/faultline)\n"
+            "  -j, --jobs N        run N scenarios at once, each in a faultline process of\n"
+            "                      its own (own ports, cgroups, journal); one JUnit and\n"
+            "                      HTML report over all; DIR/JOB/ holds each job's output\n"
+            "  --matrix NAME=V1,V2 run every scenario once per value of the var NAME, e.g.\n"
+            "                      --matrix profile=buggy,fixed (implies jobs; see -j)\n"
             "  --dry-run           print the plan (services, workloads, probes, each fault\n"
             "                      at its time with the instances its pick chooses for the\n"
             "                      seed, invariants) and start nothing\n"
@@ -145,8 +150,40 @@ int fl_cmd_run(int argc, char **argv)
     struct fl_result res[MAX_FILES];
     const struct fl_result *resp[MAX_FILES];
     char *outdirs[MAX_FILES] = {0};
+    static char labels[MAX_FILES][256];
     memset(res, 0, sizeof res);
     size_t bad = fl_cli_load_all(&c, sc, diags);
+    char self[PATH_MAX] = "", bindir[PATH_MAX] = ".";
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        memcpy(bindir, self, (size_t)n + 1);
+        char *slash = strrchr(bindir, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    if (!bad && !c.dry_run && (c.jobs > 1 || c.matrix)) {
+        int code;
+        if (!self[0]) {
+            fprintf(stderr, "%s: cannot find my own executable for -j: %s\n", prog,
+                    strerror(errno));
+            code = EXIT_UNKNOWN;
+        } else if (fl_cli_mkdir_p(c.out)) {
+            fprintf(stderr, "%s: cannot create the output folder %s: %s\n", prog, c.out,
+                    strerror(errno));
+            code = EXIT_UNKNOWN;
+        } else {
+            if (!c.jobs)
+                c.jobs = 1;
+            code = fl_cli_run_parallel(&c, self);
+        }
+        for (size_t i = 0; i < c.nfiles; i++) {
+            fl_scenario_free(sc[i]);
+            fl_diag_free(&diags[i]);
+        }
+        fl_cli_free_cli(&c);
+        return code;
+    }
     if (c.dry_run) {
         int code = bad ? EXIT_SCENARIO : dry_run(&c, sc);
         for (size_t i = 0; i < c.nfiles; i++) {
@@ -157,15 +194,6 @@ int fl_cmd_run(int argc, char **argv)
         return code;
     }
 
-    char self[PATH_MAX] = "", bindir[PATH_MAX] = ".";
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        memcpy(bindir, self, (size_t)n + 1);
-        char *slash = strrchr(bindir, '/');
-        if (slash)
-            *slash = '\0';
-    }
     /* Problems with where the outputs go are the harness's, not the
      * scenario's: they make the verdict unknown (2), never "invalid" (65),
      * and never hide a violation found before them. */
@@ -237,6 +265,11 @@ int fl_cmd_run(int argc, char **argv)
                 outdirs[nres] = NULL;
                 output_error = 1;
                 break;
+            }
+            if (c.label) {
+                /* A job of -j / --matrix: its suite says which value it ran. */
+                snprintf(labels[nres], sizeof labels[nres], "%s%s", res[nres].name, c.label);
+                res[nres].name = labels[nres];
             }
             fl_console_result(stdout, &res[nres], c.verbose);
             fflush(stdout);

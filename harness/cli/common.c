@@ -88,7 +88,7 @@ void fl_cli_print_diag(const struct fl_diag *d)
 int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*usage)(FILE *))
 {
     static const struct option opts[] = {
-        {"junit", required_argument, NULL, 'j'}, {"events", required_argument, NULL, 'e'},
+        {"junit", required_argument, NULL, 'U'}, {"events", required_argument, NULL, 'e'},
         {"out", required_argument, NULL, 'o'},   {"var", required_argument, NULL, 'V'},
         {"seed", required_argument, NULL, 's'},  {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
@@ -96,17 +96,41 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"teardown-timeout", required_argument, NULL, 'T'},
         {"html", required_argument, NULL, 'H'},
         {"dry-run", no_argument, NULL, 'D'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"matrix", required_argument, NULL, 'M'},
+        {"label", required_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
-    while ((ch = getopt_long(argc, argv, "vqh", opts, NULL)) != -1) {
-        if (!run && strchr("jeosvqSTHD", ch)) {
+    while ((ch = getopt_long(argc, argv, "vqhj:", opts, NULL)) != -1) {
+        if (!run && strchr("UeosvqSTHDjML", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
         switch (ch) {
-        case 'j': c->junit = optarg; break;
+        case 'U': c->junit = optarg; break;
+        case 'j': {
+            long long v;
+            if (fl_parse_int(optarg, 1, 64, &v)) {
+                fprintf(stderr, "%s: -j expects a number of jobs from 1 to 64, got '%s'\n",
+                        prog, optarg);
+                return EXIT_USAGE;
+            }
+            c->jobs = (int)v;
+            break;
+        }
+        case 'M': {
+            const char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg || !eq[1] || strstr(eq, ",,") || eq[strlen(eq) - 1] == ',') {
+                fprintf(stderr, "%s: --matrix expects NAME=VALUE,VALUE..., got '%s'\n", prog,
+                        optarg);
+                return EXIT_USAGE;
+            }
+            c->matrix = optarg;
+            break;
+        }
+        case 'L': c->label = optarg; break;
         case 'H': c->html = optarg; break;
         case 'D': c->dry_run = 1; break;
         case 'e': c->events = optarg; break;
