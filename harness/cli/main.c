@@ -5,6 +5,7 @@
  *   faultline list [DIR]                      name and describe scenarios
  *   faultline reference                       injector/checker reference (markdown)
  *   faultline check EVENTS.jsonl SCENARIO     judge a recorded history again
+ *   faultline lint-images FILE|DIR...         image references not pinned by digest
  *
  * Exit codes: 0 every invariant held; 1 at least one invariant was violated;
  * 2 the verdict is unknown (the harness could not run a scenario: never
@@ -34,6 +35,9 @@ static void usage_main(FILE *f)
             "  faultline list [DIR]\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
             "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
+            "  faultline lint-images FILE|DIR... [--allow PATTERN]... [--junit FILE]\n"
+            "                             image references without a digest (compose,\n"
+            "                             Kubernetes, Helm output, Dockerfiles)\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -80,6 +84,8 @@ int main(int argc, char **argv)
         return fl_cmd_reference();
     if (strcmp(cmd, "check") == 0)
         return fl_cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "lint-images") == 0)
+        return fl_cmd_lint_images(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage_main(stderr);
     return EXIT_USAGE;
