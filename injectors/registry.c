@@ -11,6 +11,7 @@ extern const struct fl_injector_type fl_injector_redis_kill;
 extern const struct fl_injector_type fl_injector_redis_pause;
 extern const struct fl_injector_type fl_injector_redis_disconnect;
 extern const struct fl_injector_type fl_injector_redis_restart;
+extern const struct fl_injector_type fl_injector_image_reject;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -21,6 +22,7 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_redis_pause,
     &fl_injector_redis_disconnect,
     &fl_injector_redis_restart,
+    &fl_injector_image_reject,
     NULL,
 };
 
