@@ -74,6 +74,7 @@ struct cap {
     size_t events;           /* instance events of the service seen */
     int64_t ws, we;          /* the judged window */
     int has_window;
+    int sorted;              /* steps in time order */
 };
 
 /* 1: the event makes the instance ready, 0: not ready, -1: no change. */
@@ -154,6 +155,9 @@ static int scan(struct cap *c)
         c->steps[c->nsteps++] = (struct step){op->time_us, count, i};
     }
     fl_pmap_free(&seen);
+    c->sorted = 1;
+    for (size_t k = 1; k < c->nsteps; k++)
+        c->sorted = c->sorted && c->steps[k - 1].t <= c->steps[k].t;
     c->we = teardown >= 0 ? teardown : last;
     if (steady >= 0) {
         c->ws = steady;
@@ -171,13 +175,26 @@ static int scan(struct cap *c)
     return 0;
 }
 
-/* Ready count at time t: after the last step at or before t. */
+/* Ready count at time t: after the last step at or before t (steps are
+ * in history order, which a live run records in time order; a loaded file
+ * out of order is searched linearly). */
 static int count_at(const struct cap *c, int64_t t)
 {
-    int n = 0;
-    for (size_t k = 0; k < c->nsteps && c->steps[k].t <= t; k++)
-        n = c->steps[k].count;
-    return n;
+    if (!c->sorted) {
+        int n = 0;
+        for (size_t k = 0; k < c->nsteps && c->steps[k].t <= t; k++)
+            n = c->steps[k].count;
+        return n;
+    }
+    size_t lo = 0, hi = c->nsteps;      /* first step after t */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (c->steps[mid].t <= t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? c->steps[lo - 1].count : 0;
 }
 
 static int ep_add_op(struct episode *e, size_t op)
@@ -289,6 +306,106 @@ static int add_cex(struct fl_verdict *out, const struct cap *c, const struct epi
     return fl_verdict_add_cex(out, c->service, why, ops, n);
 }
 
+/* What the episodes came to. */
+struct tally {
+    size_t bad, unknown, short_, surfaced, nsaid;
+    int lowest;
+    char grace[32];
+};
+
+/* Judge one episode longer than grace: count it into t, report it in out
+ * unless the probe surfaced it. Returns 0 or FL_ENOMEM. */
+static int judge_episode(const struct cap *c, const struct episode *e, const char *probe,
+                         const char *expect, const size_t *samples, size_t ns,
+                         struct tally *t, struct fl_verdict *out)
+{
+    char t0[32], t1[32], why[1024], span[320];
+    fl_fmt_time(t0, sizeof t0, e->start);
+    fl_fmt_time(t1, sizeof t1, e->end);
+    snprintf(span, sizeof span, "from %s to %s%s (%.1fs, grace %s), as low as %d of min %d",
+             t0, t1, e->end >= c->we ? " (still below when judging ended)" : "",
+             (double)(e->end - e->start) / 1e6, t->grace, e->lowest, c->min);
+    if (!probe) {
+        t->bad++;
+        snprintf(why, sizeof why, "ready capacity below min %s", span);
+        return add_cex(out, c, e, why, SIZE_MAX, SIZE_MAX);
+    }
+    struct said s;
+    judge_samples(c, e, samples, ns, expect, &s);
+    if (s.healthy) {
+        t->bad++;
+        char th[32];
+        fl_fmt_time(th, sizeof th, fl_history_get(c->h, s.first_healthy)->time_us);
+        snprintf(why, sizeof why, "ready capacity below min %s, yet %s reported healthy "
+                 "(%zu of %zu samples while low, first at %s): the loss was hidden", span,
+                 probe, s.healthy, s.healthy + s.degraded + s.unknown, th);
+        return add_cex(out, c, e, why, s.first_healthy, s.last_healthy);
+    }
+    if (s.degraded) {
+        t->surfaced++;
+        t->nsaid += s.degraded;
+        return 0;
+    }
+    t->unknown++;
+    snprintf(why, sizeof why, "ready capacity below min %s, and %s %s while it was low: "
+             "nobody can tell whether the loss was surfaced", span, probe,
+             s.unknown ? "only timed out" : "took no sample");
+    return add_cex(out, c, e, why, SIZE_MAX, SIZE_MAX);
+}
+
+static int summarize(const struct cap *c, const char *probe, const struct tally *t,
+                     struct fl_verdict *out)
+{
+    size_t longer = t->bad + t->unknown + t->surfaced;
+    const char *svc = c->service, *gr = t->grace;
+    if (t->bad) {
+        out->validity = FL_INVALID;
+        if (probe)
+            return fl_verdict_summary(out, "%s had fewer than %d ready instances for longer "
+                                      "than %s %zu time%s while %s said it was healthy", svc,
+                                      c->min, gr, t->bad, t->bad == 1 ? "" : "s", probe);
+        return fl_verdict_summary(out, "%s had fewer than %d ready instances for longer than "
+                                  "%s, %zu time%s (as low as %d)", svc, c->min, gr, t->bad,
+                                  t->bad == 1 ? "" : "s", t->lowest);
+    }
+    if (t->unknown) {
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "%s had fewer than %d ready instances %zu time%s and %s "
+                                  "gave no answer either way while it was low", svc, c->min,
+                                  t->unknown, t->unknown == 1 ? "" : "s", probe);
+    }
+    out->validity = FL_VALID;
+    if (longer)
+        return fl_verdict_summary(out, "%s fell below %d ready instances %zu time%s (as low "
+                                  "as %d), and %s reported it degraded every time (%zu "
+                                  "sample%s)", svc, c->min, longer, longer == 1 ? "" : "s",
+                                  t->lowest, probe, t->nsaid, t->nsaid == 1 ? "" : "s");
+    return fl_verdict_summary(out, "%s kept %d or more ready instances (lowest %d; %zu dip%s "
+                              "no longer than %s)", svc, c->min, t->lowest, t->short_,
+                              t->short_ == 1 ? "" : "s", gr);
+}
+
+/* The verdict when there is nothing to count episodes in (returns 0 or
+ * FL_ENOMEM); 1 when there is something to judge. */
+static int nothing_to_judge(const struct cap *c, struct fl_verdict *out)
+{
+    if (c->events == 0) {
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "no instance event of service %s in the history: its "
+                                  "capacity cannot be judged", c->service);
+    }
+    if (c->ws < 0) {
+        out->validity = FL_INVALID;
+        return fl_verdict_summary(out, "%s never had %d ready instance%s", c->service, c->min,
+                                  c->min == 1 ? "" : "s");
+    }
+    if (!c->has_window) {
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "the judged window (steady phase to teardown) is empty");
+    }
+    return 1;
+}
+
 static int check(const struct fl_history *h, const struct fl_args *a, struct fl_verdict *out)
 {
     struct cap c = {.h = h, .service = a->v[C_SERVICE].s, .min = (int)a->v[C_MIN].i,
@@ -299,105 +416,25 @@ static int check(const struct fl_history *h, const struct fl_args *a, struct fl_
     struct episode *ep = NULL;
     size_t nep = 0, *samples = NULL, ns = 0;
     int rc = scan(&c);
-    if (rc)
+    if (!rc)
+        rc = nothing_to_judge(&c, out);
+    if (rc != 1)
         goto done;
-    if (c.events == 0) {
-        out->validity = FL_UNKNOWN;
-        rc = fl_verdict_summary(out, "no instance event of service %s in the history: its "
-                                "capacity cannot be judged", c.service);
-        goto done;
-    }
-    if (c.ws < 0) {
-        out->validity = FL_INVALID;
-        rc = fl_verdict_summary(out, "%s never had %d ready instance%s", c.service, c.min,
-                                c.min == 1 ? "" : "s");
-        goto done;
-    }
-    if (!c.has_window) {
-        out->validity = FL_UNKNOWN;
-        rc = fl_verdict_summary(out, "the judged window (steady phase to teardown) is empty");
-        goto done;
-    }
     rc = episodes(&c, &ep, &nep);
     if (!rc && probe)
         rc = fl_probe_samples(h, probe, &samples, &ns);
-    if (rc)
-        goto done;
-    size_t bad = 0, unknown = 0, short_ = 0, surfaced = 0, nsaid = 0;
-    int lowest = count_at(&c, c.ws);
-    char gr[32];
-    fl_format_duration(a->v[C_GRACE].ms, gr, sizeof gr);
+    struct tally t = {.lowest = count_at(&c, c.ws)};
+    fl_format_duration(a->v[C_GRACE].ms, t.grace, sizeof t.grace);
     for (size_t i = 0; i < nep && !rc; i++) {
-        struct episode *e = &ep[i];
-        if (e->lowest < lowest)
-            lowest = e->lowest;
-        if (e->end - e->start <= c.grace) {
-            short_++;
-            continue;
-        }
-        char t0[32], t1[32], why[1024];
-        fl_fmt_time(t0, sizeof t0, e->start);
-        fl_fmt_time(t1, sizeof t1, e->end);
-        int open = e->end >= c.we;
-        char span[320];
-        snprintf(span, sizeof span, "from %s to %s%s (%.1fs, grace %s), as low as %d of min %d",
-                 t0, t1, open ? " (still below when judging ended)" : "",
-                 (double)(e->end - e->start) / 1e6, gr, e->lowest, c.min);
-        if (!probe) {
-            bad++;
-            snprintf(why, sizeof why, "ready capacity below min %s", span);
-            rc = add_cex(out, &c, e, why, SIZE_MAX, SIZE_MAX);
-            continue;
-        }
-        struct said s;
-        judge_samples(&c, e, samples, ns, expect, &s);
-        if (s.healthy) {
-            bad++;
-            char th[32];
-            fl_fmt_time(th, sizeof th, fl_history_get(h, s.first_healthy)->time_us);
-            snprintf(why, sizeof why, "ready capacity below min %s, yet %s reported healthy "
-                     "(%zu of %zu samples while low, first at %s): the loss was hidden", span,
-                     probe, s.healthy, s.healthy + s.degraded + s.unknown, th);
-            rc = add_cex(out, &c, e, why, s.first_healthy, s.last_healthy);
-        } else if (s.degraded) {
-            surfaced++;
-            nsaid += s.degraded;
-        } else {
-            unknown++;
-            snprintf(why, sizeof why, "ready capacity below min %s, and %s %s while it was "
-                     "low: nobody can tell whether the loss was surfaced", span, probe,
-                     s.unknown ? "only timed out" : "took no sample");
-            rc = add_cex(out, &c, e, why, SIZE_MAX, SIZE_MAX);
-        }
+        if (ep[i].lowest < t.lowest)
+            t.lowest = ep[i].lowest;
+        if (ep[i].end - ep[i].start <= c.grace)
+            t.short_++;
+        else
+            rc = judge_episode(&c, &ep[i], probe, expect, samples, ns, &t, out);
     }
-    if (rc)
-        goto done;
-    size_t longer = bad + unknown + surfaced;
-    if (bad) {
-        out->validity = FL_INVALID;
-        rc = probe ? fl_verdict_summary(out, "%s had fewer than %d ready instances for longer "
-                                        "than %s %zu time%s while %s said it was healthy",
-                                        c.service, c.min, gr, bad, bad == 1 ? "" : "s", probe)
-                   : fl_verdict_summary(out, "%s had fewer than %d ready instances for longer "
-                                        "than %s, %zu time%s (as low as %d)", c.service, c.min,
-                                        gr, bad, bad == 1 ? "" : "s", lowest);
-    } else if (unknown) {
-        out->validity = FL_UNKNOWN;
-        rc = fl_verdict_summary(out, "%s had fewer than %d ready instances %zu time%s and %s "
-                                "gave no answer either way while it was low", c.service, c.min,
-                                unknown, unknown == 1 ? "" : "s", probe);
-    } else if (longer) {
-        out->validity = FL_VALID;
-        rc = fl_verdict_summary(out, "%s fell below %d ready instances %zu time%s (as low as "
-                                "%d), and %s reported it degraded every time (%zu sample%s)",
-                                c.service, c.min, longer, longer == 1 ? "" : "s", lowest, probe,
-                                nsaid, nsaid == 1 ? "" : "s");
-    } else {
-        out->validity = FL_VALID;
-        rc = fl_verdict_summary(out, "%s kept %d or more ready instances (lowest %d; %zu dip%s "
-                                "no longer than %s)", c.service, c.min, lowest, short_,
-                                short_ == 1 ? "" : "s", gr);
-    }
+    if (!rc)
+        rc = summarize(&c, probe, &t, out);
 done:
     free_episodes(ep, nep);
     free(samples);

@@ -340,7 +340,8 @@ int fl_lint_read_dockerfile(struct fl_lint *l, size_t file, const char *text, si
     if (!c.buf)
         return l->nomem = 1, FL_ENOMEM;
     int line = 0, directives = 1, cont = 0;
-    for (size_t i = 0; i < len && c.bad != FL_ENOMEM;) {
+    size_t start = len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;  /* a UTF-8 BOM */
+    for (size_t i = start; i < len && c.bad != FL_ENOMEM;) {
         const char *s = text + i;
         const char *eol = memchr(s, '\n', len - i);
         size_t n = eol ? (size_t)(eol - s) : len - i;

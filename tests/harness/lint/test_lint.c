@@ -205,6 +205,14 @@ static void test_dockerfile_fooling(void **state)
     assert_int_equal(l.refs[3].rule, FL_LINT_UNRESOLVED);
     fl_lint_free(&l);
 
+    /* a UTF-8 byte order mark is not part of the first instruction; the
+     * columns count characters after it */
+    lint_text(&l, "\xEF\xBB\xBF" "FROM nginx:1\r\n", FL_LINT_DOCKERFILE);
+    assert_int_equal(l.nrefs, 1);
+    assert_int_equal(l.refs[0].col, 6);
+    assert_string_equal(l.refs[0].ref, "nginx:1");
+    fl_lint_free(&l);
+
     lint_text(&l, "FROM --platform=linux/amd64\n", FL_LINT_DOCKERFILE);
     assert_int_equal(l.errors.n, 1);
     assert_int_equal(l.errors.items[0].line, 1);
