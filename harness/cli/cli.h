@@ -63,6 +63,7 @@ int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_list(int argc, char **argv);
 int fl_cmd_reference(void);
 int fl_cmd_recover(int argc, char **argv);
+int fl_cmd_lint_images(int argc, char **argv);   /* cmd_lint.c */
 
 /* Heal what dead runs left in the state folder, saying so on stderr
  * (quiet: only failures). Returns 0, or EXIT_UNKNOWN when something could
@@ -73,6 +74,5 @@ int fl_cli_recover_state(const char *dir, int quiet, const char *why);
  * process ends, however it ends. Returns 0 or -errno. */
 int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
-int fl_cmd_lint_images(int argc, char **argv); /* cmd_lint.c */
 
 #endif

@@ -33,11 +33,11 @@ static void usage_main(FILE *f)
             "                [--teardown-timeout D] [-v|-q]\n"
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
-            "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
-            "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
             "  faultline lint-images FILE|DIR... [--allow PATTERN]... [--junit FILE]\n"
             "                             image references without a digest (compose,\n"
             "                             Kubernetes, Helm output, Dockerfiles)\n"
+            "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
+            "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -72,6 +72,8 @@ int main(int argc, char **argv)
         usage_main(stdout);
         return EXIT_PASS;
     }
+    if (strcmp(cmd, "lint-images") == 0)
+        return fl_cmd_lint_images(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)
@@ -84,8 +86,6 @@ int main(int argc, char **argv)
         return fl_cmd_reference();
     if (strcmp(cmd, "check") == 0)
         return fl_cmd_check(argc - 1, argv + 1);
-    if (strcmp(cmd, "lint-images") == 0)
-        return fl_cmd_lint_images(argc - 1, argv + 1);
     fprintf(stderr, "%s: unknown command '%s'\n\n", prog, cmd);
     usage_main(stderr);
     return EXIT_USAGE;
