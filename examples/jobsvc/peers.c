@@ -8,7 +8,9 @@
  * every PEER_BEAT_MS, and counts the peers whose last beat is younger than
  * PEER_TTL_MS and that have been beating for at least PEER_WARMUP_MS (a
  * peer that just started is not counted yet: it may die again at once, and
- * the count should not flap). /healthz then says "degraded" (still 200, so
+ * the count should not flap; and a readiness check, a load balancer, sees a
+ * restarted replica serving well before two seconds, so "ok" never comes
+ * back before the capacity has). /healthz then says "degraded" (still 200, so
  * nothing restarts the survivors) while fewer than --min-peers replicas
  * are alive, itself included. With --peer-health ignore (the bug) nothing
  * beats and /healthz says "ok" however many replicas are gone.
@@ -21,7 +23,7 @@
 
 #define PEER_BEAT_MS 250
 #define PEER_TTL_MS 1000
-#define PEER_WARMUP_MS 1000
+#define PEER_WARMUP_MS 2000
 #define PEER_GC_MS 10000
 #define JS_KEY_PEERS "jobsvc:peers"
 
