@@ -47,7 +47,8 @@ static void usage_lint(FILE *f)
             "  -h, --help        this help\n"
             "\n"
             "Exit: 0 no finding, 1 at least one finding (this wins over 2), 2 a file could\n"
-            "not be read or parsed (the error names file:line:col), 64 usage.\n"
+            "not be read or parsed (the error names file:line:col) or the JUnit report\n"
+            "could not be written, 64 usage.\n"
             "\n"
             "Example:\n"
             "  faultline lint-images docker-compose.yml k8s/ Dockerfile --junit lint.xml\n");
