@@ -57,7 +57,10 @@ run_fl lint-images "$DATA/bad" "$DATA/stack/k8s.yaml"
 [ "$RC" -eq 1 ] || fail "bad + findings: exit $RC, want 1"
 run_fl lint-images "$TMP/no-such-dir"
 [ "$RC" -eq 2 ] || fail "missing path: exit $RC, want 2"
-pass "unreadable input: exit 2, findings win"
+run_fl lint-images "$DATA/clean" --junit "$TMP/no-such-dir/lint.xml"
+[ "$RC" -eq 2 ] || fail "unwritable JUnit: exit $RC, want 2"
+grep -q "cannot write" "$TMP/stderr" || fail "unwritable JUnit: no message"
+pass "unreadable input or unwritable report: exit 2, findings win"
 
 run_fl lint-images
 [ "$RC" -eq 64 ] || fail "no path: exit $RC, want 64"
