@@ -299,7 +299,10 @@ static int file_error(struct fl_lint *l, const char *path, const char *fmt, cons
 
 static int lint_file(struct fl_lint *l, const char *path)
 {
-    FILE *f = fopen(path, "rb");
+    int in = strcmp(path, "-") == 0;     /* standard input, read as YAML */
+    FILE *f = in ? stdin : fopen(path, "rb");
+    if (in)
+        path = "<stdin>";
     if (!f)
         return file_error(l, path, "cannot read: %s", strerror(errno));
     char *buf = malloc(FILE_MAX_BYTES + 1);
@@ -307,9 +310,12 @@ static int lint_file(struct fl_lint *l, const char *path)
         fclose(f);
         return l->nomem = 1, FL_ENOMEM;
     }
-    size_t n = fread(buf, 1, FILE_MAX_BYTES + 1, f);
+    size_t n = 0;
+    while (n < FILE_MAX_BYTES + 1 && !feof(f) && !ferror(f))   /* a pipe gives it in parts */
+        n += fread(buf + n, 1, FILE_MAX_BYTES + 1 - n, f);
     int bad = ferror(f);
-    fclose(f);
+    if (!in)
+        fclose(f);
     int rc;
     if (bad)
         rc = file_error(l, path, "cannot read: %s", "I/O error");
@@ -372,6 +378,8 @@ static int walk(struct fl_lint *l, const char *dir, int depth, size_t *budget)
 
 int fl_lint_path(struct fl_lint *l, const char *path)
 {
+    if (strcmp(path, "-") == 0)
+        return lint_file(l, path);
     struct stat st;
     if (stat(path, &st) != 0)
         return file_error(l, path, "cannot read: %s", strerror(errno));

@@ -88,7 +88,9 @@ struct fl_lint {
 /* Lint a file, or every candidate file below a folder (sorted, hidden
  * entries and symlinked folders skipped, depth and count bounded). A
  * file given by name is always read; in a folder only Dockerfiles and
- * *.yaml / *.yml are. Problems reading or parsing go into l->errors.
+ * *.yaml / *.yml are; "-" is standard input, read as YAML and named
+ * "<stdin>" (helm template ... | faultline lint-images -). Problems
+ * reading or parsing go into l->errors.
  * Returns 0, or FL_ENOMEM. */
 int fl_lint_path(struct fl_lint *l, const char *path);
 

@@ -40,6 +40,16 @@ run_fl lint-images "$DATA/stack/docker-compose.yml" --allow '*'
 [ "$RC" -eq 0 ] || fail "allow '*': exit $RC, want 0"
 pass "--allow exempts, as written and normalized"
 
+# Standard input, as `helm template | faultline lint-images -` gives it.
+set +e
+"$FL" lint-images - <"$DATA/stack/helm-rendered.yaml" >"$TMP/stdout" 2>"$TMP/stderr"
+RC=$?
+set -e
+[ "$RC" -eq 1 ] || { show_output; fail "stdin: exit $RC, want 1"; }
+grep -q "^<stdin>:33:19: mutable-tag: nginx:1.16.0 (Deployment release-shop: container shop; from shop/templates/deployment.yaml)" "$TMP/stdout" \
+  || { show_output; fail "stdin: finding line"; }
+pass "- reads standard input"
+
 # Clean: exit 0, nothing on stdout.
 run_fl lint-images "$DATA/clean"
 [ "$RC" -eq 0 ] || { show_output; fail "clean: exit $RC, want 0"; }
