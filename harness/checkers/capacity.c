@@ -21,8 +21,9 @@
  *   without surfaced   a violation: capacity drained;
  *   with surfaced      checked against the probe: every sample taken while
  *                      ready < min, from grace after the episode started,
- *                      must report degraded (a failed sample, or an ok one
- *                      recording anything but `expect`). One healthy
+ *                      must report degraded (a failed sample: an error
+ *                      status, or nobody answering; or an ok one recording
+ *                      anything but `expect`). One healthy
  *                      sample there is a violation (the loss was hidden);
  *                      no sample that says either way (none taken, or only
  *                      timeouts) leaves the episode unknown.
@@ -275,7 +276,9 @@ static void judge_samples(const struct cap *c, const struct episode *e, const si
             continue;
         if (count_at(c, op->time_us) >= c->min)
             continue;      /* back up for a moment inside a flapping episode */
-        if (op->type == FL_OK && (!expect || (op->value && strcmp(op->value, expect) == 0))) {
+        if (op->type == FL_OK && expect && !op->value) {
+            s->unknown++;         /* it answered without the field: says nothing */
+        } else if (op->type == FL_OK && (!expect || strcmp(op->value, expect) == 0)) {
             s->healthy++;
             if (s->first_healthy == SIZE_MAX)
                 s->first_healthy = samples[j];
@@ -349,7 +352,8 @@ static int judge_episode(const struct cap *c, const struct episode *e, const cha
     t->unknown++;
     snprintf(why, sizeof why, "ready capacity below min %s, and %s %s while it was low: "
              "nobody can tell whether the loss was surfaced", span, probe,
-             s.unknown ? "only timed out" : "took no sample");
+             s.unknown ? "gave only answers that say neither (timeouts, no recorded field)"
+                       : "took no sample");
     return add_cex(out, c, e, why, SIZE_MAX, SIZE_MAX);
 }
 

@@ -295,7 +295,20 @@ static void test_missing_samples(void **state)
     h = build();
     v = fl_t_run("capacity", h, &a);
     assert_int_equal(v.validity, FL_UNKNOWN);
-    fl_t_has(v.cex[0].why, "health only timed out");
+    fl_t_has(v.cex[0].why, "health gave only answers that say neither (timeouts, no recorded field) while it was low");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+
+    /* answers without the recorded field say nothing either way */
+    run_frame(30);
+    down(10, "api.0");
+    down(10, "api.1");
+    samples("health", 1, 9.5, "ok", FL_OK);
+    samples("health", 10, 29.5, NULL, FL_OK);
+    h = build();
+    a = args(2, 3000, "health", "ok");
+    v = fl_t_run("capacity", h, &a);
+    assert_int_equal(v.validity, FL_UNKNOWN);
     fl_verdict_free(&v);
     fl_history_free(h);
 }
