@@ -45,6 +45,10 @@ PY
 assert_junit_valid "$TMP/buggy.xml"
 check_history "$TMP/buggy/rejected-image/events.jsonl" || fail "buggy: history"
 assert_no_leftovers "$TMP/buggy/rejected-image/events.jsonl"
+# the recorded history judged again offline gives the same verdict
+run_fl check "$TMP/buggy/rejected-image/events.jsonl" scenarios/rejected-image.yaml --var profile=buggy
+[ $RC -eq 1 ] || { show_output; fail "check of the buggy history: exit $RC, expected 1"; }
+grep -q 'the loss was hidden' "$TMP/stdout" || { show_output; fail "check: no hidden-loss counterexample"; }
 pass "buggy profile caught: the hidden capacity loss"
 
 run_fl run scenarios/rejected-image.yaml --out "$TMP/fixed" --junit "$TMP/fixed.xml"
