@@ -6,6 +6,7 @@
 extern const struct fl_injector_type fl_injector_process_kill;
 extern const struct fl_injector_type fl_injector_process_term;
 extern const struct fl_injector_type fl_injector_process_pause;
+extern const struct fl_injector_type fl_injector_image_reject;
 extern const struct fl_injector_type fl_injector_redis_failover;
 extern const struct fl_injector_type fl_injector_redis_kill;
 extern const struct fl_injector_type fl_injector_redis_pause;
@@ -16,6 +17,7 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
     &fl_injector_process_term,
     &fl_injector_process_pause,
+    &fl_injector_image_reject,
     &fl_injector_redis_failover,
     &fl_injector_redis_kill,
     &fl_injector_redis_pause,

@@ -449,7 +449,7 @@ static int render(xmlBufferPtr buf, const struct fl_result *const *results, size
 /* Write data to path. A regular file is replaced atomically (temporary
  * file + rename), so a CI job never reads half a report; anything else
  * (/dev/stdout, a pipe) is written directly. */
-static int write_file(const char *path, const void *data, size_t len, struct fl_error *err)
+int fl_report_write_file(const char *path, const void *data, size_t len, struct fl_error *err)
 {
     struct stat st;
     int direct = stat(path, &st) == 0 && !S_ISREG(st.st_mode);
@@ -486,7 +486,8 @@ int fl_junit_write(const char *path, const struct fl_result *const *results,
         rc = fl_error_set(err, rc, "cannot render the JUnit report %s: %s", path,
                           fl_strerror(rc));
     else
-        rc = write_file(path, xmlBufferContent(buf), (size_t)xmlBufferLength(buf), err);
+        rc = fl_report_write_file(path, xmlBufferContent(buf), (size_t)xmlBufferLength(buf),
+                                  err);
     xmlBufferFree(buf);
     return rc;
 }

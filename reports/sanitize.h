@@ -66,4 +66,10 @@ struct fl_op;
  * FL_ENOMEM (b's ceiling). */
 int fl_report_op_line(struct fl_buf *b, const struct fl_op *op);
 
+/* Write data to path: a regular file is replaced atomically (temporary
+ * file + rename), anything else (/dev/stdout, a pipe) written directly.
+ * Returns 0 or FL_EIO with err set (junit.c). */
+struct fl_error;
+int fl_report_write_file(const char *path, const void *data, size_t len, struct fl_error *err);
+
 #endif

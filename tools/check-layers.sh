@@ -15,6 +15,7 @@ layers=(
   harness/core        # the model and the interfaces: run context, target, injector
   harness/proto       # protocol clients: HTTP (libcurl), Redis (hiredis), Sentinel
   harness/checkers    # pure functions over a history
+  harness/lint        # lint-images: image references in compose/k8s/Dockerfiles
   harness/targets     # target registry and implementations (local/)
   harness/workload    # workloads, follows, probes
   injectors           # one file per fault type + registry

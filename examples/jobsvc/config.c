@@ -34,6 +34,8 @@ void js_cfg_usage(FILE *out) {
           "  --workers N         worker threads (default 2, 0..64)\n"
           "  --job-ms N          time per job in ms, jittered +-30%% (default 300)\n"
           "  --lease-ms N        lease TTL in ms for drain mode (default 1500, >= 100)\n"
+          "  --min-peers N       replicas /healthz wants alive with peer-health=report\n"
+          "                      (default 0: no check)\n"
           "  --profile P         buggy|fixed: sets every bug flag below (default fixed)\n"
           "  --help              this text\n"
           "\n"
@@ -175,6 +177,9 @@ static int apply_option(struct js_cfg *cfg, const char *opt, const char *val, in
   } else if (strcmp(opt, "lease-ms") == 0) {
     if (parse_int(val, 100, 600000, &cfg->lease_ms) != 0)
       return usage_error("bad --lease-ms '%s' (100..600000)", val);
+  } else if (strcmp(opt, "min-peers") == 0) {
+    if (parse_int(val, 0, 1000, &cfg->min_peers) != 0)
+      return usage_error("bad --min-peers '%s' (0..1000)", val);
   } else if (strcmp(opt, "profile") == 0) {
     if (strcmp(val, "buggy") == 0)
       *profile = 0;

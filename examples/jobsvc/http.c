@@ -44,6 +44,20 @@ static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status,
   return reply_json(conn, status, json_pack("{s:s}", "error", msg));
 }
 
+/*
+ * peer-health=report: /healthz stays 200 (nothing should restart the
+ * survivors) but says "degraded" while fewer than --min-peers replicas are
+ * alive, or while this replica cannot count them (peers.c).
+ */
+static enum MHD_Result health_peers(struct js_app *app, struct MHD_Connection *conn) {
+  int live = js_peers_live();
+  bool ok = live >= app->cfg.min_peers;
+  return reply_json(conn, MHD_HTTP_OK,
+                    json_pack("{s:s,s:s,s:i,s:i,s:s}", "status", ok ? "ok" : "degraded",
+                              "replica", app->cfg.name, "peers", live, "min_peers",
+                              app->cfg.min_peers, "store", js_store_name(&app->cfg)));
+}
+
 /* Borrows a pooled Redis connection when the mode needs one; NULL otherwise. */
 static struct js_redis *borrow(struct js_app *app, bool *failed) {
   *failed = false;
@@ -94,6 +108,8 @@ static enum MHD_Result handle_poll(struct js_app *app, struct MHD_Connection *co
 
 static enum MHD_Result handle_health(struct js_app *app, struct MHD_Connection *conn) {
   bool draining = atomic_load(&app->draining);
+  if (!draining && js_peers_enabled(&app->cfg))
+    return health_peers(app, conn);
   const char *redis = !js_needs_redis(&app->cfg) ? "unused"
                       : js_redis_seen_up()       ? "up"
                                                  : "down";

@@ -44,6 +44,11 @@
     "running forever and SIGTERM exits at once; drain = shared Redis queue " \
     "+ leases + reaper (a killed replica's jobs are finished elsewhere), "   \
     "SIGTERM stops accepting, finishes in-flight jobs, exits 0")             \
+  X(PEER_HEALTH, "peer-health", "ignore", "report",                          \
+    "with --min-peers N (state=redis): report = replicas heartbeat in Redis "\
+    "and /healthz says status \"degraded\" (still 200) while fewer than N "  \
+    "are alive; ignore = /healthz says \"ok\" however many replicas are "    \
+    "gone, so lost capacity is hidden")                                      \
   X(REDIS_FALLBACK, "redis-fallback", "sticky", "recover",                   \
     "on a Redis error the replica falls back to a file cache in --cache-dir "\
     "(/healthz stays 200 ok either way); sticky = it never goes back, so "   \
@@ -88,6 +93,7 @@ struct js_cfg {
   int workers;
   int job_ms;
   int lease_ms;
+  int min_peers;            /* --min-peers: replicas /healthz wants alive, 0 = no check */
   bool fixed[JS_BUG_COUNT]; /* after profile + overrides */
 };
 
@@ -316,6 +322,17 @@ int js_rq_renew(struct js_app *app, struct js_redis *r, const char *owner, const
 int js_rq_finish(struct js_app *app, struct js_redis *r, const char *owner, const char *id,
                  const char *status);
 int js_rq_reap(struct js_app *app, struct js_redis *r, int *requeued);
+
+/* ---- peers.c: replicas alive, for /healthz (peer-health=report) ---- */
+
+/* True when this replica beats and counts peers (report, --min-peers > 0, redis state). */
+bool js_peers_enabled(const struct js_cfg *cfg);
+/* Beat and count until app->stopping; then leave the set. */
+void js_peers_loop(struct js_app *app, struct js_redis *r);
+/* Start the (detached) thread that runs js_peers_loop when enabled. 0 or -1. */
+int js_peers_start(struct js_app *app);
+/* Replicas alive at the last count (itself included), -1 when unknown. */
+int js_peers_live(void);
 
 /* Redis key names, shared by store.c and queue.c. */
 #define JS_KEY_JOB "jobsvc:job:"     /* + id: HASH status replica attempts ... */

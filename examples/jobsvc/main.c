@@ -157,7 +157,7 @@ int main(int argc, char **argv) {
     js_log("cannot listen on 127.0.0.1:%d", app.cfg.port);
     return 1;
   }
-  if (js_workers_start(&app) != 0) {
+  if (js_workers_start(&app) != 0 || js_peers_start(&app) != 0) {
     js_log("cannot start workers");
     _exit(1);
   }

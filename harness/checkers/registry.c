@@ -7,6 +7,7 @@ extern const struct fl_checker_type fl_checker_lifecycle;
 extern const struct fl_checker_type fl_checker_transitions;
 extern const struct fl_checker_type fl_checker_recovers;
 extern const struct fl_checker_type fl_checker_always;
+extern const struct fl_checker_type fl_checker_capacity;
 extern const struct fl_checker_type fl_checker_no_loss;
 extern const struct fl_checker_type fl_checker_agreement;
 
@@ -15,6 +16,7 @@ const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_transitions,
     &fl_checker_recovers,
     &fl_checker_always,
+    &fl_checker_capacity,
     &fl_checker_no_loss,
     &fl_checker_agreement,
     NULL,

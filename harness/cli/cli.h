@@ -68,6 +68,7 @@ int fl_cmd_validate(int argc, char **argv);
 int fl_cmd_list(int argc, char **argv);
 int fl_cmd_reference(void);
 int fl_cmd_recover(int argc, char **argv);
+int fl_cmd_lint_images(int argc, char **argv);   /* cmd_lint.c */
 
 /* Heal what dead runs left in the state folder, saying so on stderr
  * (quiet: only failures). Returns 0, or EXIT_UNKNOWN when something could

@@ -5,6 +5,7 @@
  *   faultline list [DIR]                      name and describe scenarios
  *   faultline reference                       injector/checker reference (markdown)
  *   faultline check EVENTS.jsonl SCENARIO     judge a recorded history again
+ *   faultline lint-images FILE|DIR...         image references not pinned by digest
  *
  * Exit codes: 0 every invariant held; 1 at least one invariant was violated;
  * 2 the verdict is unknown (the harness could not run a scenario: never
@@ -32,6 +33,9 @@ static void usage_main(FILE *f)
             "                [--teardown-timeout D] [-v|-q]\n"
             "  faultline validate SCENARIO|DIR...\n"
             "  faultline list [DIR]\n"
+            "  faultline lint-images FILE|DIR... [--allow PATTERN]... [--junit FILE]\n"
+            "                             image references without a digest (compose,\n"
+            "                             Kubernetes, Helm output, Dockerfiles)\n"
             "  faultline recover [--state-dir DIR]   heal what a run that died left behind\n"
             "  faultline halt [RUN_TAG...] [--state-dir DIR]   make running runs heal and stop\n"
             "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
@@ -70,6 +74,8 @@ int main(int argc, char **argv)
         usage_main(stdout);
         return EXIT_PASS;
     }
+    if (strcmp(cmd, "lint-images") == 0)
+        return fl_cmd_lint_images(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)

@@ -211,6 +211,9 @@ int fl_local_inst_spawn(struct local_inst *in, struct fl_error *err);
 /* Forget p: close its handle without waiting for an exit (destroy, after
  * the process was reaped); freed from the close callback. */
 void fl_local_proc_close(struct local_proc *p);
+/* A restart waiting out its backoff (restart_pending) happens on the next
+ * loop turn instead, with the backoff reset (restarts were unblocked). */
+void fl_local_restart_now(struct local_inst *in);
 /* Why a process stopped ("exited with status 1", "killed by SIGKILL"). */
 void fl_local_exit_desc(int status, int sig, char *buf, size_t len);
 /* Record a target event for in (no-op without a history). */

@@ -286,12 +286,17 @@ int fl_local_op_block(struct fl_target *t, struct fl_instance *pub, const char *
     struct local_inst *in = (struct local_inst *)pub;
     if (in->lt->destroyed)
         return fl_error_set(err, FL_EABORT, "block %s: the target is gone", pub->id);
+    int was = pub->restart_blocked;
     pub->restart_blocked = 1;
     snprintf(in->block_reason, sizeof in->block_reason, "%s",
              reason && reason[0] ? reason : "blocked by a fault");
     in->blocked_logged = 0;
     if (pub->state == FL_INST_STOPPED)
         pub->state = FL_INST_BLOCKED;
+    /* Only the block itself; every start it refuses is recorded where the
+     * start is refused (a restart: proc.c; start_instance: below). */
+    if (!was)
+        fl_local_record(in, FL_INFO, "starts blocked: %s", in->block_reason);
     return 0;
 }
 
@@ -301,9 +306,16 @@ int fl_local_op_unblock(struct fl_target *t, struct fl_instance *pub, struct fl_
     struct local_inst *in = (struct local_inst *)pub;
     if (in->lt->destroyed)
         return fl_error_set(err, FL_EABORT, "unblock %s: the target is gone", pub->id);
+    int was = pub->restart_blocked;
     pub->restart_blocked = 0;
     if (pub->state == FL_INST_BLOCKED)
         pub->state = FL_INST_STOPPED;
+    if (was) {
+        fl_local_record(in, FL_INFO, "starts allowed again");
+        /* A restart that was being refused comes now, not after the
+         * backoff the refusals grew to. */
+        fl_local_restart_now(in);
+    }
     return 0;
 }
 
@@ -318,9 +330,11 @@ int fl_local_op_start_instance(struct fl_target *t, struct fl_instance *pub,
         return fl_error_set(err, FL_EABORT, "start %s: the target is gone", pub->id);
     if (in->lt->stopping)
         return fl_error_set(err, FL_EINJECT, "%s: the target is stopping", pub->id);
-    if (pub->restart_blocked)
+    if (pub->restart_blocked) {
+        fl_local_record(in, FL_INFO, "start refused: %s", in->block_reason);
         return fl_error_set(err, FL_EINJECT, "%s: starts are refused: %s", pub->id,
                             in->block_reason);
+    }
     if (in->draining)
         return fl_error_set(err, FL_EINJECT, "%s: its last processes are still being killed",
                             pub->id);

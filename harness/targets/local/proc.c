@@ -402,6 +402,14 @@ static void on_restart_timer(uv_timer_t *t)
         fl_local_on_ready(in);
 }
 
+void fl_local_restart_now(struct local_inst *in)
+{
+    if (!in->restart_pending || in->lt->stopping || in->lt->destroyed)
+        return;
+    in->backoff_ms = in->ls->svc->backoff_ms;
+    uv_timer_start(&in->restart_timer, on_restart_timer, 0, 0);
+}
+
 /* The pod is gone as a whole: decide about a restart and tell the start
  * and stop sequences. */
 static void finish_exit(struct local_inst *in)

@@ -683,16 +683,48 @@ static void test_restart_always_backoff(void **state)
     assert_int_equal(in->state, FL_INST_BLOCKED);
     assert_int_equal(in->restarts, 2);
     assert_true(count_events(f, "w.0", "restart refused: image not admitted") >= 1);
+    assert_int_equal(count_events(f, "w.0", "starts blocked: image not admitted"), 1);
     struct fl_error berr = {0};
     assert_int_equal(fl_target_start_instance(f->t, in, &berr), FL_EINJECT);
     assert_non_null(strstr(berr.msg, "image not admitted"));
+    assert_int_equal(count_events(f, "w.0", "start refused: image not admitted"), 1);
     assert_int_equal(fl_target_unblock_restarts(f->t, in, NULL), 0);
+    assert_int_equal(count_events(f, "w.0", "starts allowed again"), 1);
     assert_true(run_until(f, has_third, 5000));
 
     stop_target(f);
     assert_int_equal(f->stop_status, 0);
     assert_false(run_until(f, never, 400));   /* no restart after stop */
     assert_int_equal(in->pid, 0);
+    assert_all_gone(f);
+}
+
+/* Unblocking starts a refused restart at once, not after the backoff
+ * (here 60s: a restart waiting it out would miss the 20s deadline). */
+static void test_unblock_restarts_at_once(void **state)
+{
+    struct fx *f = *state;
+    struct fl_service *s = add_svc(f, "w", sleep_cmd);
+    s->restart = FL_RESTART_ALWAYS;
+    s->backoff_ms = 60000;
+    s->backoff_max_ms = 60000;
+    create_and_start(f, 0);
+    struct fl_instance *in = inst(f, "w", 0);
+    int pid0 = in->pid;
+    assert_int_equal(fl_target_block_restarts(f->t, in, "mutable tag not admitted", NULL), 0);
+    assert_int_equal(in->state, FL_INST_READY);   /* running instances keep running */
+    assert_int_equal(fl_target_kill(f->t, in, NULL), 0);
+    assert_false(run_until(f, never, 300));
+    assert_int_equal(in->state, FL_INST_BLOCKED);
+    assert_true(pid_gone(pid0));
+    assert_int_equal(count_events(f, "w.0", "restarting in 1m"), 1);
+    assert_int_equal(fl_target_unblock_restarts(f->t, in, NULL), 0);
+    assert_true(run_until(f, has_first_restart, 20000));
+    assert_true(in->pid != pid0);
+    /* a second unblock is a no-op, not a second record */
+    assert_int_equal(fl_target_unblock_restarts(f->t, in, NULL), 0);
+    assert_int_equal(count_events(f, "w.0", "starts allowed again"), 1);
+    stop_target(f);
     assert_all_gone(f);
 }
 
@@ -1295,6 +1327,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_ready_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exit_before_ready_and_exec_fail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_always_backoff, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unblock_restarts_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_rechecks_readiness, setup, teardown),
         cmocka_unit_test_setup_teardown(test_on_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stop_kills_after_grace, setup, teardown),
