@@ -43,6 +43,11 @@ struct fl_checker_type {
      * FL_ENOMEM; a verdict is produced in every other case. */
     int (*check)(const struct fl_history *h, const struct fl_args *args,
                  struct fl_verdict *out);
+    /* 1: a violation found in a prefix of a history stays one in every
+     * longer history, so the live view may report it while the run goes
+     * on (a backwards transition, an unhealthy sample). 0: a verdict only
+     * means something over the whole run (a job may still complete). */
+    int online;
 };
 
 /* The registry: NULL-terminated table of every checker. */

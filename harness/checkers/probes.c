@@ -256,4 +256,5 @@ const struct fl_checker_type fl_checker_always = {
     .params = always_params,
     .nparams = sizeof always_params / sizeof always_params[0],
     .check = always,
+    .online = 1,
 };

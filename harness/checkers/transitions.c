@@ -249,4 +249,5 @@ const struct fl_checker_type fl_checker_transitions = {
     .params = params,
     .nparams = sizeof params / sizeof params[0],
     .check = check,
+    .online = 1,
 };

@@ -30,6 +30,7 @@ struct cli {
     uint64_t seed;
     int verbose;
     int dry_run;                 /* --dry-run: print the plan, run nothing */
+    int step;                    /* --step: confirm each fault */
     int jobs;                    /* -j N: scenarios at once (parallel.c); 0: 1 */
     const char *matrix;          /* --matrix NAME=V1,V2: each scenario once per value */
     const char *label;           /* --label TEXT: appended to the result's name */
@@ -81,6 +82,20 @@ int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
 int fl_cmd_report(int argc, char **argv);     /* cmd_report.c */
 int fl_cmd_halt(int argc, char **argv);       /* cmd_halt.c */
+
+/* The live view (live.c): a status block redrawn in place on a terminal,
+ * plain lines every 5 s elsewhere; log lines go above the block. */
+struct fl_run_status;
+struct fl_live {
+    int verbose, tty, color;
+    int drawn;                  /* lines of the block on the screen */
+    double last_plain;          /* run time of the last plain line */
+    char block[8192];
+};
+void fl_live_init(struct fl_live *l, int verbose);
+void fl_live_log(struct fl_live *l, int level, const char *line);
+void fl_live_status(void *ud, const struct fl_run_status *st);
+void fl_live_done(struct fl_live *l);
 
 /* -j N / --matrix (parallel.c): every scenario (x every matrix value) in a
  * faultline process of its own, N at a time; one JUnit and HTML report

@@ -45,6 +45,8 @@ static void usage_run(FILE *f)
             "                      HTML report over all; DIR/JOB/ holds each job's output\n"
             "  --matrix NAME=V1,V2 run every scenario once per value of the var NAME, e.g.\n"
             "                      --matrix profile=buggy,fixed (implies jobs; see -j)\n"
+            "  --step              ask before each fault: y (or Enter) injects it, n skips\n"
+            "                      it, q stops the run; the workload goes on meanwhile\n"
             "  --dry-run           print the plan (services, workloads, probes, each fault\n"
             "                      at its time with the instances its pick chooses for the\n"
             "                      seed, invariants) and start nothing\n"
@@ -54,6 +56,11 @@ static void usage_run(FILE *f)
             "  -v, --verbose       show instance events and every counterexample\n"
             "  -q, --quiet         only the final verdicts\n"
             "  -h, --help          this help\n"
+            "\n"
+            "On a terminal a status block is redrawn below the log (phase, time, each\n"
+            "workload's counts and rate, active faults, invariants already broken); a line\n"
+            "typed during the run is recorded in the history as a note. Elsewhere the same\n"
+            "facts come as a line every 5 s. NO_COLOR turns colours off.\n"
             "\n"
             "Ctrl-C or SIGTERM heals every fault and stops every service; a second one\n"
             "kills them at once. Either way the reports are written, marked interrupted.\n"
@@ -94,9 +101,7 @@ static int dry_run(const struct cli *c, struct fl_scenario *const *sc)
 
 static void log_line(void *ud, int level, const char *msg)
 {
-    int verbose = *(int *)ud;
-    if (level <= verbose)
-        fprintf(stderr, "%s\n", msg);
+    fl_live_log(ud, level, msg);
 }
 
 /* A fresh output folder for one scenario: old logs and events removed so a
@@ -221,6 +226,8 @@ int fl_cmd_run(int argc, char **argv)
                 "`faultline recover`\n", prog, strerror(errno));
 
     size_t nres = 0;
+    struct fl_live live;
+    fl_live_init(&live, c.verbose);
     if (bad) {
         /* Nothing runs when a file is invalid: a gate must not half-run.
          * The JUnit still says which file is broken. */
@@ -253,13 +260,19 @@ int fl_cmd_run(int argc, char **argv)
             struct fl_runner_opts o = {
                 .outdir = outdir, .events = events, .has_seed = c.has_seed, .seed = c.seed,
                 .verbose = c.verbose, .self_exe = self[0] ? self : NULL, .bindir = bindir,
-                .log = log_line, .log_ud = &c.verbose, .state_dir = c.state_dir,
+                .log = log_line, .log_ud = &live, .state_dir = c.state_dir,
+                .status = fl_live_status, .status_ud = &live,
+                /* Notes from the terminal (or --step's answers from a pipe). */
+                .input = c.step || isatty(STDIN_FILENO), .input_fd = STDIN_FILENO,
+                .step = c.step,
                 .teardown_timeout_ms = c.teardown_ms,
             };
             if (c.verbose >= 0)
                 fprintf(stderr, "== %s (%s)\n", sc[i]->name, c.files[i]);
             outdirs[nres] = outdir;
-            if (fl_runner_run(sc[i], &o, &res[nres])) {
+            int rrc = fl_runner_run(sc[i], &o, &res[nres]);
+            fl_live_done(&live);
+            if (rrc) {
                 fprintf(stderr, "%s: out of memory running %s\n", prog, c.files[i]);
                 free(outdirs[nres]);
                 outdirs[nres] = NULL;

@@ -96,6 +96,7 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"teardown-timeout", required_argument, NULL, 'T'},
         {"html", required_argument, NULL, 'H'},
         {"dry-run", no_argument, NULL, 'D'},
+        {"step", no_argument, NULL, 'P'},
         {"jobs", required_argument, NULL, 'j'},
         {"matrix", required_argument, NULL, 'M'},
         {"label", required_argument, NULL, 'L'},
@@ -104,7 +105,7 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqhj:", opts, NULL)) != -1) {
-        if (!run && strchr("UeosvqSTHDjML", ch)) {
+        if (!run && strchr("UeosvqSTHDjMLP", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
@@ -133,6 +134,7 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         case 'L': c->label = optarg; break;
         case 'H': c->html = optarg; break;
         case 'D': c->dry_run = 1; break;
+        case 'P': c->step = 1; break;
         case 'e': c->events = optarg; break;
         case 'S': c->state_dir = optarg; break;
         case 'T':

@@ -36,6 +36,8 @@
  *                                                            (key = "api.1")
  *   "operator"  "note"      NULL       the text typed        a note taken during
  *                                                            the run
+ *   "operator"  "skip"      file:line  the injector's name   --step: the operator
+ *                                                            skipped that fault
  *   "runner"    "stop"      condition  "met at 12.300s",     info: a stop condition
  *                                      error = probe key     (abort_if) was met
  *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
@@ -69,6 +71,7 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_F_HARNESS "harness"
 #define FL_F_NOTE "note"
 #define FL_F_STOP "stop"
+#define FL_F_SKIP "skip"
 #define FL_SOURCE_RUNNER "runner"
 #define FL_PHASE_DONE "done"
 #define FL_VALUE_HTTP_PREFIX "http:"

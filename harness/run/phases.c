@@ -103,6 +103,7 @@ void fl_rn_sink(void *ud, const struct fl_op *op)
     if (op->type == FL_INVOKE)
         return;
     fl_rn_stops_feed(rn, op);
+    fl_rn_status_feed(rn, op);
     int show = strcmp(op->f, FL_F_FAULT) == 0 || strcmp(op->f, FL_F_HEAL) == 0;
     int detail = strcmp(op->f, FL_F_INSTANCE) == 0 || strcmp(op->f, FL_F_PHASE) == 0;
     if (show || detail)
@@ -166,6 +167,8 @@ static void on_target_stopped(struct fl_target *t, int status, const struct fl_e
     uv_signal_stop(&rn->sigint);
     uv_signal_stop(&rn->sigterm);
     fl_rn_control_close(rn);
+    fl_rn_status_end(rn);
+    fl_rn_operator_close(rn);
 }
 
 static void on_target_destroyed(struct fl_target *t, int status, const struct fl_error *err,
@@ -456,7 +459,9 @@ const char *fl_rn_phase_name(const struct runner *rn)
 
 int fl_rn_begin(struct runner *rn)
 {
-    uv_timer_start(&rn->progress_timer, on_progress, 5000, 5000);
+    /* With a live view (fl_runner_opts.status) it says the same and more. */
+    if (!rn->o->status)
+        uv_timer_start(&rn->progress_timer, on_progress, 5000, 5000);
     return rn->run.target->type->start(rn->run.target, on_started, rn);
 }
 

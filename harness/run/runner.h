@@ -13,6 +13,37 @@
 #include "reports/report.h"
 #include "core/model.h"
 
+/* Logged (level 0) when a line typed on the run's terminal was read: the
+ * terminal has echoed it, one line below whatever was drawn last. */
+#define FL_LOG_ECHO "input echoed"
+
+/* What a run is doing, for the live view: phase, time, workload counts,
+ * active faults, what is already known to be broken. */
+struct fl_status_workload {
+    const char *name;
+    size_t ok, fail, info;
+    double rate;                 /* ok per second over the last interval */
+};
+struct fl_status_fault {
+    const char *type;            /* "process.pause" */
+    const char *key;             /* instances it acted on, "" when none yet */
+    double left_s;               /* until its heal; -1: no heal of its own */
+};
+struct fl_run_status {
+    const char *scenario;
+    const char *phase;
+    double elapsed_s, total_s;   /* total: the end of the timeline */
+    const struct fl_status_workload *workloads;
+    size_t nworkloads;
+    const struct fl_status_fault *faults;
+    size_t nfaults;
+    const char *const *broken;   /* labels of invariants already violated */
+    size_t nbroken;
+    const char *stop;            /* the stop condition met, or NULL */
+    const char *prompt;          /* --step: the question waiting, or NULL */
+    size_t notes;
+};
+
 struct fl_runner_opts {
     const char *outdir;        /* this scenario's output folder (created) */
     FILE *events;              /* also stream every op here (NULL: no) */
@@ -30,6 +61,17 @@ struct fl_runner_opts {
     /* How long the teardown (heal, stop) may take before everything is
      * killed at once; 0: the longest stop_grace + 30s. */
     uint64_t teardown_timeout_ms;
+    /* The operator (run/operator.c): when input is set, lines read from
+     * input_fd (a terminal or a pipe; the fd is dup'ed, never closed)
+     * become notes in the history, and with step each fault waits for a
+     * y / n / q line before it is injected. */
+    int input;
+    int input_fd;
+    int step;
+    /* Called about once a second while the run goes on, with a snapshot
+     * valid during the call (the live view; NULL: none). */
+    void (*status)(void *ud, const struct fl_run_status *st);
+    void *status_ud;
 };
 
 /* Run sc and fill res (zeroed by the caller). Returns 0 when a result was

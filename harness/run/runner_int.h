@@ -13,6 +13,7 @@ enum phase { PH_START, PH_STEADY, PH_TIMELINE, PH_HEAL, PH_SETTLE, PH_DRAIN, PH_
 
 struct fault_slot {
     struct fl_fault_run fr;
+    int step_confirmed;          /* --step: the operator said yes */
     uv_timer_t inject_timer;
     uv_timer_t heal_timer;
     struct runner *rn;
@@ -48,6 +49,27 @@ struct runner {
     struct fl_stop_state *stop_state;  /* one per abort_if entry (stops.c) */
     uv_timer_t stop_tick, stop_fire;
     int stop_fired;              /* 1 + the index of the condition met, 0: none */
+    /* The operator (operator.c). */
+    uv_tty_t in_tty;
+    uv_pipe_t in_pipe;
+    uv_stream_t *in_stream;      /* one of the two, or NULL */
+    char in_buf[1024];
+    size_t in_len;
+    int in_eof;
+    struct fault_slot **step_queue;  /* faults waiting for a y/n/q */
+    size_t nstep_queue;
+    int step_asking;
+    char step_prompt[300];
+    /* The live view (status.c). */
+    uv_timer_t status_timer;
+    struct fl_status_workload *st_work;
+    struct fl_status_fault *st_faults;
+    const char **st_broken;
+    size_t *st_ok_prev;          /* ok counts at the last tick, per workload */
+    size_t st_nbroken;
+    size_t st_checked_len;       /* history length at the last online check */
+    size_t notes;
+    int64_t st_last_us;
     uv_pipe_t ctl;               /* control socket (control.c) */
     int ctl_open;
     char ctl_path[108];          /* sun_path's size */
@@ -98,6 +120,19 @@ void fl_rn_stops_start(struct runner *rn);
 void fl_rn_stops_feed(struct runner *rn, const struct fl_op *op);
 void fl_rn_stops_end(struct runner *rn);
 void fl_rn_stops_free(struct runner *rn);
+
+/* operator.c: open/close the input; step_hold returns 1 when the fault
+ * must wait for the operator (it is queued and asked about). */
+int fl_rn_operator_open(struct runner *rn);
+void fl_rn_operator_close(struct runner *rn);
+int fl_rn_step_hold(struct runner *rn, struct fault_slot *fs);
+const char *fl_rn_step_prompt(const struct runner *rn);
+
+/* status.c: the once-a-second snapshot for fl_runner_opts.status. */
+int fl_rn_status_init(struct runner *rn);
+void fl_rn_status_feed(struct runner *rn, const struct fl_op *op);
+void fl_rn_status_end(struct runner *rn);
+void fl_rn_status_free(struct runner *rn);
 
 /* runner_faults.c */
 /* Timer callback: apply one scheduled fault (journaled first). */

@@ -160,11 +160,15 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
     struct fl_error err = {0};
     int rc = !rn->faults || !rn->fault_ptrs ? FL_ENOMEM : fl_rn_stops_init(rn);
     if (rc == 0)
+        rc = fl_rn_status_init(rn);
+    if (rc == 0)
         rc = open_journal(rn, &err);
     if (rc == 0 && fl_rn_control_open(rn, &err)) {
         fl_run_log(run, 0, "warning: %s", err.msg);
         memset(&err, 0, sizeof err);
     }
+    if (rc == 0)
+        fl_rn_operator_open(rn);
     if (rc == 0)
         rc = (sc->target ? sc->target : fl_target_find("local"))->create(&run->target, run, &err);
     if (rc == 0) {
@@ -190,6 +194,8 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
         run->target->type->destroy(run->target, NULL, NULL);
     fl_rn_teardown_injectors(rn);
     fl_rn_control_close(rn);
+    fl_rn_status_end(rn);
+    fl_rn_operator_close(rn);
     if (!rn->workers_closed && rn->workers)
         fl_workers_close(rn->workers, fl_rn_on_workers_closed, rn);
     uv_walk(&rn->loop, close_walk, NULL);
@@ -213,6 +219,7 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
     free(rn->faults);
     free(rn->fault_ptrs);
     fl_rn_stops_free(rn);
+    fl_rn_status_free(rn);
     fl_history_set_sink(run->history, NULL, NULL);
     res->duration_s = (double)fl_run_now(run) / 1e6;
     fl_rn_run_checkers(rn);

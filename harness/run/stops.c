@@ -60,6 +60,7 @@ int fl_rn_stops_init(struct runner *rn)
     const struct fl_scenario *sc = rn->run.sc;
     uv_timer_init(&rn->loop, &rn->stop_tick);
     uv_timer_init(&rn->loop, &rn->stop_fire);
+    uv_unref((uv_handle_t *)&rn->stop_tick);
     rn->stop_tick.data = rn->stop_fire.data = rn;
     if (!sc->nstops)
         return 0;

@@ -146,7 +146,7 @@ void fl_rn_on_inject_timer(uv_timer_t *t)
     struct fault_slot *fs = t->data;
     struct runner *rn = fs->rn;
     struct fl_fault_run *fr = &fs->fr;
-    if (rn->run.aborting)
+    if (rn->run.aborting || fl_rn_step_hold(rn, fs))
         return;
     int32_t proc = FL_PROC_FAULT + fr->index;
     const char *name = fr->fault->type->name;
