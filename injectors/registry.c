@@ -12,6 +12,7 @@ extern const struct fl_injector_type fl_injector_redis_kill;
 extern const struct fl_injector_type fl_injector_redis_pause;
 extern const struct fl_injector_type fl_injector_redis_disconnect;
 extern const struct fl_injector_type fl_injector_redis_restart;
+extern const struct fl_injector_type fl_injector_retry_stale;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -23,6 +24,7 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_redis_pause,
     &fl_injector_redis_disconnect,
     &fl_injector_redis_restart,
+    &fl_injector_retry_stale,
     NULL,
 };
 
