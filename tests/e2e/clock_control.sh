@@ -144,3 +144,8 @@ set -e
 [ $RC -eq 2 ] || { show_output; fail "FAKETIME set: exit $RC, expected 2"; }
 grep -q 'FAKETIME is set' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "FAKETIME set: no clear reason"; }
 pass "a FAKETIME variable in the environment is refused"
+run_fl run tests/data/clock/redis.yaml --out "$TMP/redis"
+[ $RC -eq 2 ] || { show_output; fail "redis-server with a controlled clock: exit $RC, expected 2"; }
+grep -q 'redis.yaml:6:5: .*redis-server hangs at start under libfaketime' "$TMP/stdout" "$TMP/stderr" \
+  || { show_output; fail "redis-server: no clear reason with its position"; }
+pass "redis-server with a controlled clock is refused with the reason"
