@@ -146,6 +146,6 @@ grep -q 'FAKETIME is set' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "FA
 pass "a FAKETIME variable in the environment is refused"
 run_fl run tests/data/clock/redis.yaml --out "$TMP/redis"
 [ $RC -eq 2 ] || { show_output; fail "redis-server with a controlled clock: exit $RC, expected 2"; }
-grep -q 'redis.yaml:6:5: .*redis-server hangs at start under libfaketime' "$TMP/stdout" "$TMP/stderr" \
+grep -q 'redis.yaml:7:5: .*redis-server hangs at start under libfaketime' "$TMP/stdout" "$TMP/stderr" \
   || { show_output; fail "redis-server: no clear reason with its position"; }
 pass "redis-server with a controlled clock is refused with the reason"
