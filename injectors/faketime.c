@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define LIB_NAME "libfaketime.so.1"
@@ -118,7 +119,11 @@ static int write_atomic(const char *path, const char *text)
     if (fd < 0)
         return -errno;
     size_t n = strlen(text);
-    int rc = write(fd, text, n) == (ssize_t)n ? 0 : -EIO;
+    /* readable by all, whatever the umask: a service that drops privileges
+     * (nginx's workers run as nobody) must still read its offset */
+    int rc = fchmod(fd, 0644) ? -errno : 0;
+    if (!rc)
+        rc = write(fd, text, n) == (ssize_t)n ? 0 : -EIO;
     if (close(fd) && !rc)
         rc = -errno;
     if (!rc && rename(tmp, path))
@@ -302,6 +307,16 @@ int fl_faketime_attach(struct fl_run *run, struct fl_error *err)
     }
     if (!first)
         return 0;
+    /* The state folder is 0700; its clock files must be reachable by a
+     * service that drops privileges (nginx workers as nobody: measured,
+     * they silently stayed on real time). Search permission only: nobody
+     * can list the folder, and the journals in it stay 0600. */
+    char dir[3072];
+    struct stat sb;
+    if (state_dir(run, dir, sizeof dir) == 0 && stat(dir, &sb) == 0 &&
+        (sb.st_mode & 0011) != 0011 && chmod(dir, (sb.st_mode & 07777) | 0011))
+        return fl_error_set(err, FL_EIO, "cannot let services reach their clock files in %s: "
+                            "%s", dir, strerror(errno));
     char lib[1024];
     int rc = fl_faketime_lib(lib, sizeof lib, err);
     if (rc)
