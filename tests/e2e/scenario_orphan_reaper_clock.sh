@@ -19,11 +19,22 @@ import json, sys
 ops = [json.loads(l) for l in open(sys.argv[1])]
 jump = next(o['time_us'] for o in ops if o['source'] == 'time.jump' and o['f'] == 'fault' and o['type'] == 'ok')
 heal = next(o['time_us'] for o in ops if o['source'] == 'time.jump' and o['f'] == 'heal' and o['type'] == 'ok')
-samples = [(o['time_us'], int(o['value']) - o['time_us'] // 1000) for o in ops
-           if o['source'] == 'clock' and o['f'] == 'probe' and o['type'] == 'ok']
-before = [d for t, d in samples if t < jump - 300000]
-during = [d for t, d in samples if jump + 600000 < t < heal - 300000]
-after = [d for t, d in samples if t > heal + 600000]
+# judged by invoke and completion, so a slow answer never lands on the
+# wrong side of the jump or the heal (100 ms for libfaketime to re-read)
+def offs(lo, hi):
+    out, inv = [], {}
+    for o in ops:
+        if o['source'] != 'clock' or o['f'] != 'probe':
+            continue
+        k = (o['process'], o.get('key'))
+        if o['type'] == 'invoke':
+            inv[k] = o['time_us']
+        elif o['type'] == 'ok' and k in inv and inv[k] > lo + 100000 and o['time_us'] < hi:
+            out.append(int(o['value']) - o['time_us'] // 1000)
+    return out
+before = offs(-1 << 62, jump)
+during = offs(jump, heal)
+after = offs(heal, 1 << 62)
 assert before and during and after, (len(before), len(during), len(after))
 base = before[0]
 assert all(abs(d - base) < 2000 for d in before), before
