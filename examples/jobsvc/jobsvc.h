@@ -64,7 +64,13 @@
     "on = every second each replica fails jobs (state=redis) that have "     \
     "been pending/running for more than 10 minutes of its wall clock "       \
     "(CLOCK_REALTIME) with no live lease and another owner; off = records "  \
-    "left active by a crashed replica stay active forever")
+    "left active by a crashed replica stay active forever")                 \
+  X(EFFECTS, "effects", "unfenced", "fenced",                                \
+    "drain mode: fenced = an execution's output and side effect are "       \
+    "recorded only while the worker still holds the job's lease, in one "   \
+    "script; unfenced = a worker resumed after its lease expired (SIGSTOP, "\
+    "a long GC pause) records them anyway, so the job another replica "     \
+    "re-ran meanwhile has its side effect twice")
 
 enum js_bug {
 #define JS_BUG_ENUM(id, flag, buggy, fixed, help) JS_BUG_##id,
@@ -380,9 +386,12 @@ bool js_http_extra(struct js_app *app, struct MHD_Connection *conn, const char *
 /*
  * A worker finished executing id (before it records "complete"): writes
  * the job's output ("out-<hex>-a<attempts>") and appends one side effect
- * to the sink (jobsvc:effects). redis state only; best effort.
+ * to the sink (jobsvc:effects). With owner (not NULL) both happen only
+ * while owner holds the job's lease (fencing). redis state only; best
+ * effort. Returns false when the fence refused it.
  */
-void js_outputs_record(struct js_app *app, struct js_redis *r, const char *id);
+bool js_outputs_record(struct js_app *app, struct js_redis *r, const char *id,
+                       const char *owner);
 /* orphan-reaper=on: every second, fail other owners' jobs active > 10 min. */
 void js_orphan_loop(struct js_app *app, struct js_redis *r);
 #define JS_ORPHAN_AGE_MS (10 * 60 * 1000)

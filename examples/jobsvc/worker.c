@@ -60,7 +60,7 @@ static void abandon_loop(struct worker *w) {
     if (set_with_retries(w, id, "running", 1)) {
       js_log("job %s: running on worker %d", id, w->idx);
       js_sleep_ms(jittered_ms(w->app->cfg.job_ms));
-      js_outputs_record(w->app, &w->redis, id);
+      js_outputs_record(w->app, &w->redis, id, NULL);
       if (set_with_retries(w, id, "complete", 0))
         js_log("job %s: complete", id);
     }
@@ -156,8 +156,13 @@ static void drain_loop(struct worker *w) {
       js_memstore_update(w->app->mem, id, "running", w->app->cfg.name, 1);
     js_log("job %s: running on worker %d (lease owner %s)", id, w->idx, owner);
     if (run_leased(w, owner, id)) {
-      js_outputs_record(w->app, &w->redis, id);
-      finish_leased(w, owner, id);
+      /* fenced: the side effect only while the lease is still ours (a renew
+       * first takes back a lease that lapsed while nobody requeued the job) */
+      bool fenced = js_cfg_fixed(&w->app->cfg, JS_BUG_EFFECTS);
+      if (fenced)
+        js_rq_renew(w->app, &w->redis, owner, id);
+      if (js_outputs_record(w->app, &w->redis, id, fenced ? owner : NULL))
+        finish_leased(w, owner, id);
     }
     atomic_fetch_sub(&w->app->inflight, 1);
   }

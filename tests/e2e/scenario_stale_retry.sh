@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # stale-retry in both directions: with --retry-reset status-only (profile
 # buggy) fresh_retry names the jobs that came back "complete at once" with
-# the old attempt; with a full reset every retried job runs again and each
+# the old attempt, and with --effects unfenced unique_effects names the
+# jobs whose side effect the frozen replica recorded a second time; with a
+# full reset every retried job runs again, and with fenced effects each
 # request's side effect is in the sink once.
 source "$(dirname "$0")/lib.sh"
 cd "$SRC"
@@ -19,6 +21,12 @@ assert re.search(r'\d+ of \d+ retried jobs were not re-executed', f.get('message
 ids = re.findall(r'^(api-\d+-\d+-\d+-[0-9a-f]+): retried, then complete at once.*still 1: not re-executed', f.text or '', re.M)
 assert ids, 'no job ids in the failure body: ' + (f.text or '')[:500]
 print('fresh_retry failure:', f.get('message'))
+tc = [t for t in root.iter('testcase') if t.get('name', '').startswith('unique_effects')][0]
+f = tc.find('failure')
+assert f is not None, 'unique_effects has no failure'
+dups = re.findall(r'^"(api-\d+-\d+-\d+-[0-9a-f]+/0)": [2-9] effects of one request', f.text or '', re.M)
+assert dups, 'no duplicated request ids: ' + (f.text or '')[:500]
+print('unique_effects failure:', f.get('message'))
 PY
 assert_junit_valid "$TMP/buggy.xml"
 assert_no_leftovers "$TMP/buggy/stale-retry/events.jsonl"
