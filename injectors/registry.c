@@ -12,6 +12,10 @@ extern const struct fl_injector_type fl_injector_redis_kill;
 extern const struct fl_injector_type fl_injector_redis_pause;
 extern const struct fl_injector_type fl_injector_redis_disconnect;
 extern const struct fl_injector_type fl_injector_redis_restart;
+extern const struct fl_injector_type fl_injector_retry_stale;
+extern const struct fl_injector_type fl_injector_time_jump;
+extern const struct fl_injector_type fl_injector_time_skew;
+extern const struct fl_injector_type fl_injector_time_strobe;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -23,6 +27,10 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_redis_pause,
     &fl_injector_redis_disconnect,
     &fl_injector_redis_restart,
+    &fl_injector_retry_stale,
+    &fl_injector_time_jump,
+    &fl_injector_time_skew,
+    &fl_injector_time_strobe,
     NULL,
 };
 

@@ -40,6 +40,10 @@ static enum MHD_Result reply_json(struct MHD_Connection *conn, unsigned status, 
   return rc;
 }
 
+int js_http_reply(struct MHD_Connection *conn, unsigned status, void *json_body) {
+  return reply_json(conn, status, json_body);
+}
+
 static enum MHD_Result reply_error(struct MHD_Connection *conn, unsigned status, const char *msg) {
   return reply_json(conn, status, json_pack("{s:s}", "error", msg));
 }
@@ -102,8 +106,10 @@ static enum MHD_Result handle_poll(struct js_app *app, struct MHD_Connection *co
   if (rc > 0)
     return reply_error(conn, MHD_HTTP_NOT_FOUND, "not found");
   return reply_json(conn, MHD_HTTP_OK,
-                    json_pack("{s:s,s:s,s:s,s:I}", "job_id", job.id, "status", job.status,
-                              "replica", job.replica, "attempts", (json_int_t)job.attempts));
+                    json_pack("{s:s,s:s,s:s,s:I,s:s,s:I}", "job_id", job.id, "status",
+                              job.status, "replica", job.replica, "attempts",
+                              (json_int_t)job.attempts, "output", job.output, "retries",
+                              (json_int_t)job.retries));
 }
 
 static enum MHD_Result handle_health(struct js_app *app, struct MHD_Connection *conn) {
@@ -148,6 +154,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
   }
   bool get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
   bool post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+  int extra;
+  if (js_http_extra(app, conn, url, method, &extra))
+    return (enum MHD_Result)extra;
   if (strcmp(url, "/api/overview") == 0)
     return post ? handle_submit(app, conn)
                 : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");

@@ -54,7 +54,23 @@
     "(/healthz stays 200 ok either way); sticky = it never goes back, so "   \
     "its jobs are invisible to the others and theirs to it; recover = every"\
     " 500ms it probes Redis (through the sentinels) and, once it answers, "  \
-    "moves the jobs it accepted on file into Redis and switches back")
+    "moves the jobs it accepted on file into Redis and switches back")       \
+  X(RETRY_RESET, "retry-reset", "status-only", "full",                       \
+    "POST /api/jobs/{id}/retry (state=redis): full = status, output and "    \
+    "error are reset and the job runs again (attempts+1, a new output); "    \
+    "status-only = only the status is reset, the old output stays, the "    \
+    "engine sees it and marks the job complete at once without running it")  \
+  X(ORPHAN_REAPER, "orphan-reaper", "off", "on",                             \
+    "on = every second each replica fails jobs (state=redis) that have "     \
+    "been pending/running for more than 10 minutes of its wall clock "       \
+    "(CLOCK_REALTIME) with no live lease and another owner; off = records "  \
+    "left active by a crashed replica stay active forever")                 \
+  X(EFFECTS, "effects", "unfenced", "fenced",                                \
+    "drain mode: fenced = an execution's output and side effect are "       \
+    "recorded only while the worker still holds the job's lease, in one "   \
+    "script; unfenced = a worker resumed after its lease expired (SIGSTOP, "\
+    "a long GC pause) records them anyway, so the job another replica "     \
+    "re-ran meanwhile has its side effect twice")
 
 enum js_bug {
 #define JS_BUG_ENUM(id, flag, buggy, fixed, help) JS_BUG_##id,
@@ -213,11 +229,15 @@ const char *js_store_name(const struct js_cfg *cfg);
 
 /* ---- store.c / memstore.c -------------------------------------------- */
 
+#define JS_OUTPUT_MAX 64
+
 struct js_job {
   char id[JS_ID_MAX];
   char status[JS_STATUS_MAX];
   char replica[JS_NAME_MAX];
   long attempts;
+  char output[JS_OUTPUT_MAX]; /* "" until an execution produced one (redis state) */
+  long retries;               /* retries accepted (redis state) */
 };
 
 struct js_memstore; /* opaque, memstore.c */
@@ -351,5 +371,30 @@ int js_workers_join(struct js_app *app, int timeout_ms);
 
 struct MHD_Daemon;
 struct MHD_Daemon *js_http_start(struct js_app *app);
+
+/* ---- retry.c, outputs.c, orphan.c: retries, outputs, the orphan reaper -- */
+
+struct MHD_Connection;
+/* Answers with a JSON body (http.c); takes ownership of body (jansson). */
+int js_http_reply(struct MHD_Connection *conn, unsigned status, void *json_body);
+/*
+ * The routes of retry.c: POST /api/jobs/{id}/retry, GET /api/effects,
+ * GET /api/time. Returns true and sets *result when url is one of them.
+ */
+bool js_http_extra(struct js_app *app, struct MHD_Connection *conn, const char *url,
+                   const char *method, int *result);
+/*
+ * A worker finished executing id (before it records "complete"): writes
+ * the job's output ("out-<hex>-a<attempts>") and appends one side effect
+ * to the sink (jobsvc:effects). With owner (not NULL) both happen only
+ * while owner holds the job's lease (fencing). redis state only; best
+ * effort. Returns false when the fence refused it.
+ */
+bool js_outputs_record(struct js_app *app, struct js_redis *r, const char *id,
+                       const char *owner);
+/* orphan-reaper=on: every second, fail other owners' jobs active > 10 min. */
+void js_orphan_loop(struct js_app *app, struct js_redis *r);
+#define JS_ORPHAN_AGE_MS (10 * 60 * 1000)
+#define JS_KEY_EFFECTS "jobsvc:effects" /* LIST of JSON effects, the last 10000 */
 
 #endif

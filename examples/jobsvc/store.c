@@ -36,12 +36,12 @@ static void job_key(char *out, size_t size, const char *id) {
 static int redis_get(struct js_redis *r, const char *id, struct js_job *out) {
   char key[JS_ID_MAX + 32];
   job_key(key, sizeof key, id);
-  const char *argv[] = {"HMGET", key, "status", "replica", "attempts"};
-  redisReply *rep = js_redis_argv(r, 5, argv);
+  const char *argv[] = {"HMGET", key, "status", "replica", "attempts", "output", "retries"};
+  redisReply *rep = js_redis_argv(r, 7, argv);
   if (rep == NULL)
     return -1;
   int rc = 1;
-  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 5 &&
       rep->element[0]->type == REDIS_REPLY_STRING) {
     memset(out, 0, sizeof *out);
     snprintf(out->id, sizeof out->id, "%s", id);
@@ -50,6 +50,10 @@ static int redis_get(struct js_redis *r, const char *id, struct js_job *out) {
       snprintf(out->replica, sizeof out->replica, "%s", rep->element[1]->str);
     if (rep->element[2]->type == REDIS_REPLY_STRING)
       out->attempts = strtol(rep->element[2]->str, NULL, 10);
+    if (rep->element[3]->type == REDIS_REPLY_STRING)
+      snprintf(out->output, sizeof out->output, "%s", rep->element[3]->str);
+    if (rep->element[4]->type == REDIS_REPLY_STRING)
+      out->retries = strtol(rep->element[4]->str, NULL, 10);
     rc = 0;
   }
   freeReplyObject(rep);

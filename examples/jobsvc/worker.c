@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_THREADS 66        /* 64 workers + the reaper + the failover probe */
+#define MAX_THREADS 67        /* 64 workers + the reaper + the failover probe + orphans */
 #define IDLE_POLL_MS 50       /* empty shared queue: poll again after this */
 #define REDIS_BACKOFF_MS 200  /* Redis down: retry after this */
 #define ABANDON_SET_TRIES 10  /* abandon mode: give up recording after this */
@@ -60,6 +60,7 @@ static void abandon_loop(struct worker *w) {
     if (set_with_retries(w, id, "running", 1)) {
       js_log("job %s: running on worker %d", id, w->idx);
       js_sleep_ms(jittered_ms(w->app->cfg.job_ms));
+      js_outputs_record(w->app, &w->redis, id, NULL);
       if (set_with_retries(w, id, "complete", 0))
         js_log("job %s: complete", id);
     }
@@ -154,8 +155,15 @@ static void drain_loop(struct worker *w) {
     if (!js_state_redis(&w->app->cfg))
       js_memstore_update(w->app->mem, id, "running", w->app->cfg.name, 1);
     js_log("job %s: running on worker %d (lease owner %s)", id, w->idx, owner);
-    if (run_leased(w, owner, id))
-      finish_leased(w, owner, id);
+    if (run_leased(w, owner, id)) {
+      /* fenced: the side effect only while the lease is still ours (a renew
+       * first takes back a lease that lapsed while nobody requeued the job) */
+      bool fenced = js_cfg_fixed(&w->app->cfg, JS_BUG_EFFECTS);
+      if (fenced)
+        js_rq_renew(w->app, &w->redis, owner, id);
+      if (js_outputs_record(w->app, &w->redis, id, fenced ? owner : NULL))
+        finish_leased(w, owner, id);
+    }
     atomic_fetch_sub(&w->app->inflight, 1);
   }
 }
@@ -193,6 +201,13 @@ static void *failover_main(void *arg) {
   return NULL;
 }
 
+static void *orphan_main(void *arg) {
+  struct worker *w = arg;
+  js_orphan_loop(w->app, &w->redis);
+  js_redis_close(&w->redis);
+  return NULL;
+}
+
 static int spawn(struct js_app *app, int idx, const char *label, void *(*fn)(void *)) {
   struct worker *w = &workers[nworkers];
   memset(w, 0, sizeof *w);
@@ -220,6 +235,9 @@ int js_workers_start(struct js_app *app) {
     return -1;
   if (js_needs_redis(&app->cfg) && js_fallback_recovers(&app->cfg) &&
       spawn(app, -1, "failover", failover_main) != 0)
+    return -1;
+  if (js_state_redis(&app->cfg) && js_cfg_fixed(&app->cfg, JS_BUG_ORPHAN_REAPER) &&
+      spawn(app, -1, "orphans", orphan_main) != 0)
     return -1;
   return 0;
 }

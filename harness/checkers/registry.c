@@ -10,6 +10,8 @@ extern const struct fl_checker_type fl_checker_always;
 extern const struct fl_checker_type fl_checker_capacity;
 extern const struct fl_checker_type fl_checker_no_loss;
 extern const struct fl_checker_type fl_checker_agreement;
+extern const struct fl_checker_type fl_checker_fresh_retry;
+extern const struct fl_checker_type fl_checker_unique_effects;
 
 const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_lifecycle,
@@ -19,6 +21,8 @@ const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_capacity,
     &fl_checker_no_loss,
     &fl_checker_agreement,
+    &fl_checker_fresh_retry,
+    &fl_checker_unique_effects,
     NULL,
 };
 

@@ -38,6 +38,13 @@ struct fl_ready {
 
 enum fl_restart { FL_RESTART_NEVER, FL_RESTART_ON_FAILURE, FL_RESTART_ALWAYS };
 
+/* `clock:` of a service: real (default); controlled = started with
+ * libfaketime preloaded and a timestamp file faultline rewrites (time.*
+ * faults), wall and monotonic clocks shifted alike (libfaketime's
+ * default); controlled-wall = only the wall clock is shifted
+ * (FAKETIME_DONT_FAKE_MONOTONIC=1). */
+enum fl_clock { FL_CLOCK_REAL, FL_CLOCK_CONTROLLED, FL_CLOCK_CONTROLLED_WALL };
+
 struct fl_service {
     const char *name;
     struct fl_pos pos;
@@ -52,6 +59,8 @@ struct fl_service {
     uint64_t stop_grace_ms;      /* default 5s */
     uint64_t backoff_ms;         /* first restart delay, doubles, default 200ms */
     uint64_t backoff_max_ms;     /* default 5s */
+    enum fl_clock clock;         /* default real */
+    struct fl_pos clock_pos;     /* of the `clock:` value, for messages */
 };
 
 struct fl_request {

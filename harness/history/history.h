@@ -40,6 +40,12 @@
  *                                                            skipped that fault
  *   "runner"    "stop"      condition  "met at 12.300s",     info: a stop condition
  *                                      error = probe key     (abort_if) was met
+ *   retry.stale "retry.read" capture   the whole answer      the key read before
+ *                                      (JSON body)           a resend
+ *   retry.stale "retry"     capture    answer body, or       a resent request
+ *                                      "http:409" (fail)     (one process a copy)
+ *   retry.stale "retry.poll" capture   answer body           polls after a resend
+ *   retry.stale "retry.follow" capture NULL                  info: gave up polling
  *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
  *                                                            that many operations
  *                                                            were due but never

@@ -4,6 +4,7 @@
 #include "base/proc.h"
 #include "base/util.h"
 #include "core/journal.h"
+#include "injectors/faketime.h"
 #include "targets/local/contain.h"
 
 #include <dirent.h>
@@ -166,6 +167,19 @@ static int undo_redis_unpause(const struct fl_journal_undo *u, char *why, size_t
     return rc;
 }
 
+static int undo_clock_reset(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    if (!path || !path[0]) {
+        snprintf(why, len, "no path");
+        return -EINVAL;
+    }
+    int rc = fl_faketime_reset_file(path);
+    if (rc < 0)
+        snprintf(why, len, "cannot reset %s: %s", path, strerror(-rc));
+    return rc;
+}
+
 static const struct {
     const char *kind;
     int (*apply)(const struct fl_journal_undo *u, char *why, size_t len);
@@ -177,6 +191,7 @@ static const struct {
     {"thaw", undo_thaw, "thawed"},
     {"cont", undo_cont, "continued (SIGCONT)"},
     {"redis.unpause", undo_redis_unpause, "sent CLIENT UNPAUSE to"},
+    {FL_FAKETIME_UNDO, undo_clock_reset, "reset to real time (and removed the clock file of)"},
 };
 
 int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)

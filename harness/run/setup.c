@@ -12,6 +12,7 @@
 #include "base/proc.h"
 #include "core/journal.h"
 #include "run/recover.h"
+#include "injectors/faketime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -177,8 +178,10 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
                                                 : run->target->type->name);
         fl_run_log(run, 0, "target %s, instances contained by %s", run->target->type->name,
                    res->containment);
-        rc = fl_rn_setup_injectors(rn, &err);
+        rc = fl_faketime_attach(run, &err);
     }
+    if (rc == 0)
+        rc = fl_rn_setup_injectors(rn, &err);
     if (rc == 0)
         rc = fl_workers_create(&rn->workers, run, &err);
     if (rc == 0)

@@ -9,12 +9,13 @@
 #define MAX_REPLICAS 256
 
 enum { S_COMMAND, S_ENV, S_WORKDIR, S_REPLICAS, S_READY, S_RESTART, S_STOP_GRACE,
-       S_BACKOFF, S_BACKOFF_MAX, S_COUNT };
+       S_BACKOFF, S_BACKOFF_MAX, S_CLOCK, S_COUNT };
 
 static const char *const service_keys[S_COUNT] = {
     [S_COMMAND] = "command", [S_ENV] = "env", [S_WORKDIR] = "workdir",
     [S_REPLICAS] = "replicas", [S_READY] = "ready", [S_RESTART] = "restart",
     [S_STOP_GRACE] = "stop_grace", [S_BACKOFF] = "backoff", [S_BACKOFF_MAX] = "backoff_max",
+    [S_CLOCK] = "clock",
 };
 
 enum { R_TCP, R_HTTP, R_EXEC, R_TIMEOUT, R_INTERVAL, R_COUNT };
@@ -107,6 +108,19 @@ static void restart_key(struct fl_sc_loader *ld, struct fl_service *svc, const s
         svc->restart = policy[i];
 }
 
+/* clock: real | controlled | controlled-wall (libfaketime, time.* faults) */
+static void clock_key(struct fl_sc_loader *ld, struct fl_service *svc, const struct fl_sc_field *f)
+{
+    static const char *const choices[] = {"real", "controlled", "controlled-wall", NULL};
+    static const enum fl_clock mode[] = {FL_CLOCK_REAL, FL_CLOCK_CONTROLLED,
+                                         FL_CLOCK_CONTROLLED_WALL};
+    int i;
+    if (fl_sc_choice(ld, f, "clock", choices, &i) == 0) {
+        svc->clock = mode[i];
+        svc->clock_pos = f->key_pos;
+    }
+}
+
 static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct fy_node *n)
 {
     char ctx[160];
@@ -138,6 +152,8 @@ static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct 
     ready_section(ld, svc, &f[S_READY]);
     if (f[S_RESTART].present)
         restart_key(ld, svc, &f[S_RESTART]);
+    if (f[S_CLOCK].present)
+        clock_key(ld, svc, &f[S_CLOCK]);
     fl_sc_duration(ld, &f[S_STOP_GRACE], "stop_grace", &svc->stop_grace_ms);
     /* A backoff of 0 never grows by doubling: a crashing service would be
      * restarted in a busy loop. */
