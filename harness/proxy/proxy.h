@@ -88,6 +88,8 @@ int fl_toxic_set_attr(struct fl_toxic *t, const char *attr, const char *value,
 /* The attributes of t's kind as a JSON object's members
  * ("\"latency\":100,\"jitter\":0"), into out. */
 int fl_toxic_attrs_json(const struct fl_toxic *t, struct fl_buf *out);
+/* The same without empty strings and zero numbers (for messages). */
+int fl_toxic_attrs_terse(const struct fl_toxic *t, struct fl_buf *out);
 
 /* One HTTP exchange seen by an HTTP proxy. Strings valid during the call. */
 struct fl_http_exchange {

@@ -126,7 +126,19 @@ int fl_toxic_set_attr(struct fl_toxic *t, const char *name, const char *v, struc
     return FL_ENOTFOUND;
 }
 
+static int attrs_json(const struct fl_toxic *t, struct fl_buf *out, int terse);
+
 int fl_toxic_attrs_json(const struct fl_toxic *t, struct fl_buf *out)
+{
+    return attrs_json(t, out, 0);
+}
+
+int fl_toxic_attrs_terse(const struct fl_toxic *t, struct fl_buf *out)
+{
+    return attrs_json(t, out, 1);
+}
+
+static int attrs_json(const struct fl_toxic *t, struct fl_buf *out, int terse)
 {
     const char *sep = "";
     int rc = 0;
@@ -135,6 +147,10 @@ int fl_toxic_attrs_json(const struct fl_toxic *t, struct fl_buf *out)
         if (!(a->kinds & K(t->kind)))
             continue;
         const char *f = (const char *)t + a->off;
+        if (terse && ((a->type == A_STR && !*f) ||
+                      (a->type == A_INT && (a->size == sizeof(int) ? *(const int *)f == 0
+                                                                   : *(const int64_t *)f == 0))))
+            continue;
         switch (a->type) {
         case A_INT:
             rc = fl_buf_addf(out, "%s\"%s\":%lld", sep, a->name,
