@@ -41,7 +41,8 @@
  *   retry.stale "retry.poll" capture   answer body           polls after a resend
  *   retry.stale "retry.follow" capture NULL                  info: gave up polling
  *   "proxy"     "http"      proxy      JSON {conn, method,   one HTTP exchange
- *                                      path, status, start_us, through a fault
+ *                                      path, client (User-   through a fault
+ *                                      Agent), status, start_us,
  *                                      latency_us, injected, proxy: ok when
  *                                      retry_after}          answered, info when
  *                                                            the connection closed

@@ -28,6 +28,7 @@ static void observe(struct conn *c, struct hreq *r, int64_t end)
         return;
     struct fl_http_exchange x = {
         .proxy = p->name, .conn = c->id, .method = r->method, .path = r->path,
+        .client = r->client,
         .status = r->status, .start_us = r->start_us, .end_us = end,
         .injected = r->injected, .retry_after_s = r->retry_after,
     };
@@ -241,6 +242,8 @@ static void head_done(struct conn *c, int64_t *delay)
     }
     snprintf(r->method, sizeof r->method, "%s", h->method);
     snprintf(r->path, sizeof r->path, "%s", h->path);
+    if (fl_h1_header(h, "User-Agent", r->client, sizeof r->client))
+        r->client[0] = '\0';
     r->start_us = fl_now_us();
     r->retry_after = -1;
     *delay = 0;

@@ -96,6 +96,7 @@ struct fl_http_exchange {
     const char *proxy;
     uint64_t conn;              /* connection number, from 1 */
     const char *method, *path;
+    const char *client;         /* the request's User-Agent, "" when none */
     int status;                 /* 0: no answer (connection closed first) */
     int64_t start_us, end_us;   /* fl_now_us() at request start, answer end */
     int injected;               /* faultline answered it */

@@ -61,6 +61,7 @@ struct hreq {
     struct hreq *next;
     char method[16];
     char path[512];
+    char client[128];
     int64_t start_us;
     int injected;
     int status;

@@ -40,8 +40,9 @@ static void observe(void *ud, const struct fl_http_exchange *x)
 {
     struct entry *e = ud;
     struct fl_run *run = e->set->run;
-    json_t *o = json_pack("{s:I,s:s,s:s,s:i,s:I,s:I,s:b}", "conn", (json_int_t)x->conn,
-                          "method", x->method, "path", x->path, "status", x->status,
+    json_t *o = json_pack("{s:I,s:s,s:s,s:s,s:i,s:I,s:I,s:b}", "conn", (json_int_t)x->conn,
+                          "method", x->method, "path", x->path, "client", x->client,
+                          "status", x->status,
                           "start_us", (json_int_t)(x->start_us - run->t0_us),
                           "latency_us", (json_int_t)(x->end_us - x->start_us),
                           "injected", x->injected);

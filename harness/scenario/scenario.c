@@ -315,6 +315,7 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     fl_sc_redis_defaults(ld);
     if (f[K_INVARIANTS].present)
         fl_sc_invariants(ld, f[K_INVARIANTS].val, f[K_INVARIANTS].key_pos);
+    fl_sc_proxy_invariant_refs(ld);
 
     fl_sc_check_refs(ld);
 }

@@ -244,6 +244,7 @@ void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_
  * that every fault's `proxy` parameter names one of the right protocol. */
 void fl_sc_proxies(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_proxy_refs(struct fl_sc_loader *ld);
+void fl_sc_proxy_invariant_refs(struct fl_sc_loader *ld);
 void fl_sc_invariants(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 /* Check every recorded template (after all sections). */
 void fl_sc_check_refs(struct fl_sc_loader *ld);

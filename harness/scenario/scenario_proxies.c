@@ -8,6 +8,7 @@
  * `proxy` parameter. */
 #include "scenario/scenario_internal.h"
 #include "core/injector.h"
+#include "checkers/checker.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -82,6 +83,28 @@ void fl_sc_proxies(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key
             continue;
         one_proxy(ld, &x, fl_sc_val(fy_node_pair_value(p)));
         ld->proxies[ld->nproxies++] = x;
+    }
+}
+
+/* A checker's `proxy` must be declared too (rate_limit). */
+void fl_sc_proxy_invariant_refs(struct fl_sc_loader *ld)
+{
+    for (size_t i = 0; i < ld->ninvariants; i++) {
+        const struct fl_invariant *iv = &ld->invariants[i];
+        if (!iv->type)
+            continue;
+        int k = fl_param_index(iv->type->params, iv->type->nparams, "proxy");
+        if (k < 0 || !iv->args.v[k].set)
+            continue;
+        size_t j = 0;
+        while (j < ld->nproxies && strcmp(ld->proxies[j].name, iv->args.v[k].s) != 0)
+            j++;
+        if (j == ld->nproxies)
+            fl_sc_diag(ld, iv->args.v[k].pos, "%s: proxy '%s' is not declared under proxies:",
+                       iv->type->name, iv->args.v[k].s);
+        else if (!ld->proxies[j].http)
+            fl_sc_diag(ld, iv->args.v[k].pos, "%s reads the HTTP exchanges of proxy '%s': it "
+                       "needs protocol: http", iv->type->name, iv->args.v[k].s);
     }
 }
 
