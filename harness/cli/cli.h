@@ -74,5 +74,6 @@ int fl_cli_recover_state(const char *dir, int quiet, const char *why);
  * process ends, however it ends. Returns 0 or -errno. */
 int fl_cli_start_guard(const char *state_dir);
 int fl_cmd_check(int argc, char **argv);      /* cmd_check.c */
+int fl_cmd_proxy(int argc, char **argv);      /* cmd_proxy.c */
 
 #endif
