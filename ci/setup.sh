@@ -12,6 +12,8 @@ packages=(
   git strace
   # third-party programs the end-to-end tests drive (tests/e2e/thirdparty_*.sh)
   python3-rq nginx
+  # bench/bench_proxy.c compares the fault proxy with haproxy in TCP mode
+  haproxy
 )
 
 missing=()

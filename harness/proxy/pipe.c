@@ -17,20 +17,36 @@
  * slicer of 1-byte slices would otherwise queue millions. */
 #define MAX_CHUNKS 65536
 
+/* Full-size read buffers are reused: a bulk transfer would otherwise
+ * malloc and free one per read. One loop, no threads: a plain stack. */
+#define CACHE_MAX 64
+static struct rbuf *cache[CACHE_MAX];
+static size_t ncache;
+
 struct rbuf *fl_px_rbuf_new(size_t len)
 {
+    if (len == FL_PX_READ_SIZE && ncache) {
+        struct rbuf *rb = cache[--ncache];
+        rb->refs = 1;
+        rb->len = len;
+        return rb;
+    }
     struct rbuf *rb = malloc(sizeof *rb + (len ? len : 1));
     if (rb) {
         rb->refs = 1;
-        rb->len = len;
+        rb->len = rb->cap = len;
     }
     return rb;
 }
 
 void fl_px_rbuf_unref(struct rbuf *rb)
 {
-    if (rb && --rb->refs == 0)
-        free(rb);
+    if (rb && --rb->refs == 0) {
+        if (rb->cap == FL_PX_READ_SIZE && ncache < CACHE_MAX)
+            cache[ncache++] = rb;
+        else
+            free(rb);
+    }
 }
 
 void fl_px_pipe_init(struct conn *c, struct pipe *pp, enum fl_stream dir)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define READ_SIZE 65536
+#define READ_SIZE FL_PX_READ_SIZE
 /* A read smaller than this is copied into a buffer of its size, so a queue
  * of small chunks (latency toxic, keep-alive traffic) does not pin 64 KB
  * each. */

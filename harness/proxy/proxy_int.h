@@ -8,9 +8,11 @@
 #include "proxy/http1.h"
 
 /* A read buffer shared by the chunks that point into it. */
+#define FL_PX_READ_SIZE 65536
+
 struct rbuf {
     int refs;
-    size_t len;
+    size_t len, cap;
     char data[];
 };
 
