@@ -43,6 +43,28 @@ curl -s -o /dev/null -w '%{http_code}' "http://$PX/b" | grep -q 418 || fail "sec
 curl -sf -X DELETE "$API/proxies/web/toxics/teapot" -o /dev/null || fail "delete toxic"
 pass "http_status: 2 injected 418s with the marker, then nginx again"
 
+# Pipelined requests to nginx with an injected answer in the middle: the
+# answers come back in request order.
+curl -sf -X POST "$API/proxies/web/toxics" -d '{"name":"mid","type":"http_status","attributes":{"status":503,"path":"/mid"}}' >/dev/null || fail "add mid"
+python3 - "$PX" <<'PY' || fail "pipelining through the proxy to nginx"
+import socket, sys
+host, port = sys.argv[1].rsplit(":", 1)
+s = socket.create_connection((host, int(port)), timeout=5)
+reqs = b"".join(b"GET /%s HTTP/1.1\r\nHost: t\r\n\r\n" % p for p in (b"a", b"mid", b"b", b"mid", b"c"))
+s.sendall(reqs)
+data = b""
+while data.count(b"HTTP/1.1 ") < 5 or not data.endswith(b"ok\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+codes = [int(part[:3]) for part in data.split(b"HTTP/1.1 ")[1:]]
+assert codes == [200, 503, 200, 503, 200], codes
+print("pipelined:", codes)
+PY
+curl -sf -X DELETE "$API/proxies/web/toxics/mid" -o /dev/null
+pass "5 pipelined requests to nginx, 2 answered by faultline: order kept"
+
 # latency (TCP toxic) measured by curl as a lower bound.
 curl -sf -X POST "$API/proxies/web/toxics" -d '{"type":"latency","stream":"downstream","attributes":{"latency":300}}' >/dev/null || fail "add latency"
 t=$(curl -s -o /dev/null -w '%{time_total}' "http://$PX/")
