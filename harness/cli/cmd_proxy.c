@@ -1,7 +1,7 @@
 /* cmd_proxy.c - `faultline proxy`: fault proxies for game days, driven
  * through Toxiproxy's JSON API on loopback (harness/proxy/control.h).
  * Ctrl-C (or SIGTERM) closes every proxy and connection and exits 0. */
-#include "cli.h"
+#include "cli/cli.h"
 #include "proxy/control.h"
 #include "base/util.h"
 
