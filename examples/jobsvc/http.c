@@ -7,6 +7,7 @@
  * /healthz stays 200 "ok" on the file cache too: that is the incident.
  */
 #include "dep.h"
+#include "intake.h"
 #include "jobsvc.h"
 
 #include <arpa/inet.h>
@@ -174,6 +175,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   if (strcmp(url, "/healthz") == 0)
     return get ? handle_health(app, conn)
+               : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  if (strcmp(url, "/api/ingested") == 0 && app->cfg.intake_every_ms > 0)
+    return get ? js_intake_reply(app, conn)
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   if (strcmp(url, "/api/items") == 0 && app->cfg.dep_port)
     return get ? handle_items(app, conn)

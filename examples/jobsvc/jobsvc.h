@@ -81,7 +81,11 @@
   X(DEP_POOL, "dep-pool", "blind", "fresh",                                  \
     "keep-alive connections to --dep: blind = reused whatever happened, a "  \
     "connection the server closed while idle fails the call (503); fresh = " \
-    "such a call is retried once on a new connection")
+    "such a call is retried once on a new connection")                       \
+  X(CURSOR, "cursor", "created", "activity",                                 \
+    "intake (--intake-every-ms): created = page the message API by thread "  \
+    "creation, replies to old threads are never ingested; activity = page "  \
+    "by last activity")
 
 enum js_bug {
 #define JS_BUG_ENUM(id, flag, buggy, fixed, help) JS_BUG_##id,
@@ -124,6 +128,7 @@ struct js_cfg {
   bool fixed[JS_BUG_COUNT]; /* after profile + overrides */
   char dep_host[JS_HOST_MAX]; /* --dep: the third-party API (dep.h); empty: none */
   int dep_port;
+  int intake_every_ms;        /* --intake-every-ms: poll the message API (intake.h); 0: off */
 };
 
 /*

@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT and shut down the way --shutdown says.
  */
 #include "dep.h"
+#include "intake.h"
 #include "jobsvc.h"
 
 #include <signal.h>
@@ -164,6 +165,7 @@ int main(int argc, char **argv) {
   }
   js_log("ready on http://127.0.0.1:%d", app.cfg.port);
   js_dep_boot(&app);
+  js_intake_start(&app);
 
   int sig = wait_signal(&set);
   if (js_drain(&app.cfg)) {

@@ -1,4 +1,4 @@
-/* test_checkers_traffic.c - rate_limit and slo on hand-written histories,
+/* test_checkers_traffic.c - rate_limit, slo and delivered on hand-written histories,
  * including ones built to fool a naive checker (fixed windows, in-flight
  * requests, a whole-run error rate hiding a bad phase). */
 #include <setjmp.h>
@@ -234,6 +234,73 @@ static void test_slo_unknown(void **state)
     fl_history_free(h);
 }
 
+/* ---- delivered ---------------------------------------------------------- */
+
+static void sample(struct fl_history *h, const char *probe, double t, const char *json)
+{
+    fl_history_add(h, FL_T_S(t) - 1000, FL_PROC_PROBE, FL_INVOKE, probe, FL_F_PROBE, NULL, NULL, NULL);
+    fl_history_add(h, FL_T_S(t), FL_PROC_PROBE, FL_OK, probe, FL_F_PROBE, NULL, json, NULL);
+}
+
+static struct fl_verdict dl(struct fl_history *h)
+{
+    struct fl_args a = fl_t_args("delivered");
+    fl_t_arg_s(&a, "source", "src");
+    fl_t_arg_s(&a, "sink", "dst");
+    fl_t_arg_ms(&a, "within", 2000);
+    return fl_t_run("delivered", h, &a);
+}
+
+static void test_delivered(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    /* The sink may list an item before the source's probe does. */
+    sample(h, "dst", 0.5, "[\"m1\"]");
+    sample(h, "src", 1.0, "[\"m1\",\"m2\"]");
+    sample(h, "dst", 1.5, "[\"m1\",\"m2\",\"extra\"]");   /* only the sink: ignored */
+    sample(h, "src", 2.0, "[\"m1\",\"m2\",\"m3\"]");
+    sample(h, "dst", 3.5, "[\"m1\",\"m2\",\"m3\"]");
+    sample(h, "dst", 4.5, "[\"m1\",\"m2\",\"m3\"]");
+    struct fl_verdict v = dl(h);
+    assert_int_equal(v.validity, FL_VALID);
+    fl_t_has(v.summary, "all 3 items");
+    fl_verdict_free(&v);
+    /* m4 is listed by the source, the sink is read long after: lost.
+     * m5 arrives, but too late. */
+    sample(h, "src", 5.0, "[\"m1\",\"m2\",\"m3\",\"m4\",\"m5\"]");
+    sample(h, "src", 6.0, "[\"m1\",\"m2\",\"m3\",\"m4\",\"m5\"]");
+    sample(h, "dst", 8.0, "[\"m1\",\"m2\",\"m3\",\"m5\"]");
+    v = dl(h);
+    assert_int_equal(v.validity, FL_INVALID);
+    const struct fl_cex *c = fl_t_cex_for(&v, "m4");
+    fl_t_has(c->why, "lost: last seen at the source (src listed it from 5.000 s to 6.000 s)");
+    fl_t_ops_sorted(c);
+    fl_t_has(fl_t_cex_for(&v, "m5")->why, "3.000 s after");
+    fl_t_has(v.summary, "1 of 5 items");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
+static void test_delivered_unknown(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    sample(h, "src", 1.0, "[\"m1\"]");
+    sample(h, "dst", 2.0, "[]");    /* the sink was not read after 1.0 + 2 s */
+    struct fl_verdict v = dl(h);
+    assert_int_equal(v.validity, FL_UNKNOWN);
+    fl_t_has(v.summary, "not read long enough");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+    h = fl_history_new(0);
+    sample(h, "dst", 2.0, "[\"m1\"]");
+    v = dl(h);
+    assert_int_equal(v.validity, FL_UNKNOWN);   /* no source: nothing shown */
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +313,8 @@ int main(void)
         cmocka_unit_test(test_slo_valid_and_phase),
         cmocka_unit_test(test_slo_latency_and_lost),
         cmocka_unit_test(test_slo_unknown),
+        cmocka_unit_test(test_delivered),
+        cmocka_unit_test(test_delivered_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
