@@ -51,8 +51,9 @@ static void on_idle(uv_timer_t *t)
     struct conn *c = t->data;
     /* The way uvicorn does it: the server closes an idle keep-alive
      * connection (FIN); a client that reuses it finds out on its next
-     * request. */
-    fl_px_conn_close(c, 0);
+     * request. Behind whatever answer bytes are still queued (a latency
+     * toxic), so nothing already answered is lost. */
+    fl_px_pipe_mark(&c->down, M_CLOSE, 0);
 }
 
 void fl_px_http_idle_check(struct conn *c)
