@@ -16,6 +16,8 @@ packages=(
   chromium
   # a full run under valgrind (tests/e2e/valgrind.sh); the fuzzers (ci/fuzz.sh)
   valgrind clang libclang-rt-14-dev
+  # bench/bench_proxy.c compares the fault proxy with haproxy in TCP mode
+  haproxy
 )
 
 missing=()

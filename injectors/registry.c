@@ -16,6 +16,18 @@ extern const struct fl_injector_type fl_injector_retry_stale;
 extern const struct fl_injector_type fl_injector_time_jump;
 extern const struct fl_injector_type fl_injector_time_skew;
 extern const struct fl_injector_type fl_injector_time_strobe;
+extern const struct fl_injector_type fl_injector_net_latency;
+extern const struct fl_injector_type fl_injector_net_bandwidth;
+extern const struct fl_injector_type fl_injector_net_slow_close;
+extern const struct fl_injector_type fl_injector_net_timeout;
+extern const struct fl_injector_type fl_injector_net_reset_peer;
+extern const struct fl_injector_type fl_injector_net_slicer;
+extern const struct fl_injector_type fl_injector_net_limit_data;
+extern const struct fl_injector_type fl_injector_net_down;
+extern const struct fl_injector_type fl_injector_http_status;
+extern const struct fl_injector_type fl_injector_http_ratelimit;
+extern const struct fl_injector_type fl_injector_http_delay;
+extern const struct fl_injector_type fl_injector_http_close_idle;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -31,6 +43,18 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_time_jump,
     &fl_injector_time_skew,
     &fl_injector_time_strobe,
+    &fl_injector_net_latency,
+    &fl_injector_net_bandwidth,
+    &fl_injector_net_slow_close,
+    &fl_injector_net_timeout,
+    &fl_injector_net_reset_peer,
+    &fl_injector_net_slicer,
+    &fl_injector_net_limit_data,
+    &fl_injector_net_down,
+    &fl_injector_http_status,
+    &fl_injector_http_ratelimit,
+    &fl_injector_http_delay,
+    &fl_injector_http_close_idle,
     NULL,
 };
 

@@ -18,6 +18,7 @@ layers=(
   harness/lint        # lint-images: image references in compose/k8s/Dockerfiles
   harness/targets     # target registry and implementations (local/)
   harness/workload    # workloads, follows, probes
+  harness/proxy       # the fault proxy: TCP relay, toxics, HTTP framing and faults
   injectors           # one file per fault type + registry
   harness/scenario    # YAML loader -> validated model
   reports             # JUnit, JSON lines, console

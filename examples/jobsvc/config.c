@@ -31,6 +31,10 @@ void js_cfg_usage(FILE *out) {
           "  --cache-dir DIR     file cache used after a Redis error (default\n"
           "                      /tmp/jobsvc-<name>; jobs.log is created on first use)\n"
           "  --name NAME         replica name for logs and JSON (default jobsvc-<pid>)\n"
+          "  --dep HOST:PORT     third-party API: jobs call GET /items, GET /api/items\n"
+          "                      proxies it (see the dep-* and startup-export flags)\n"
+          "  --intake-every-ms N poll --dep's message API every N ms (--cursor; GET\n"
+          "                      /api/ingested lists what was ingested)\n"
           "  --workers N         worker threads (default 2, 0..64)\n"
           "  --job-ms N          time per job in ms, jittered +-30%% (default 300)\n"
           "  --lease-ms N        lease TTL in ms for drain mode (default 1500, >= 100)\n"
@@ -154,6 +158,12 @@ static int apply_option(struct js_cfg *cfg, const char *opt, const char *val, in
   } else if (strcmp(opt, "redis") == 0) {
     if (parse_addr(val, strlen(val), cfg->redis_host, &cfg->redis_port) != 0)
       return usage_error("bad --redis '%s' (want HOST:PORT)", val);
+  } else if (strcmp(opt, "intake-every-ms") == 0) {
+    if (parse_int(val, 0, 600000, &cfg->intake_every_ms) != 0)
+      return usage_error("bad --intake-every-ms '%s' (0..600000)", val);
+  } else if (strcmp(opt, "dep") == 0) {
+    if (parse_addr(val, strlen(val), cfg->dep_host, &cfg->dep_port) != 0)
+      return usage_error("bad --dep '%s' (want HOST:PORT)", val);
   } else if (strcmp(opt, "sentinels") == 0) {
     if (parse_sentinels(cfg, val) != 0)
       return usage_error("bad --sentinels '%s' (want HOST:PORT[,HOST:PORT...], at most %d)",

@@ -6,6 +6,8 @@
  *   GET  /api/store     -> 200 {store,primary}
  * /healthz stays 200 "ok" on the file cache too: that is the incident.
  */
+#include "dep.h"
+#include "intake.h"
 #include "jobsvc.h"
 
 #include <arpa/inet.h>
@@ -112,6 +114,14 @@ static enum MHD_Result handle_poll(struct js_app *app, struct MHD_Connection *co
                               (json_int_t)job.retries));
 }
 
+/* GET /api/items: the dependency's GET /items through the pool (dep.c). */
+static enum MHD_Result handle_items(struct js_app *app, struct MHD_Connection *conn) {
+  int st = js_dep_call(app, "GET", "/items");
+  if (st >= 200 && st < 300)
+    return reply_json(conn, MHD_HTTP_OK, json_pack("{s:i}", "dep_status", st));
+  return reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "dependency failed");
+}
+
 static enum MHD_Result handle_health(struct js_app *app, struct MHD_Connection *conn) {
   bool draining = atomic_load(&app->draining);
   if (!draining && js_peers_enabled(&app->cfg))
@@ -165,6 +175,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   if (strcmp(url, "/healthz") == 0)
     return get ? handle_health(app, conn)
+               : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  if (strcmp(url, "/api/ingested") == 0 && app->cfg.intake_every_ms > 0)
+    return get ? js_intake_reply(app, conn)
+               : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
+  if (strcmp(url, "/api/items") == 0 && app->cfg.dep_port)
+    return get ? handle_items(app, conn)
                : reply_error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed");
   if (strcmp(url, "/api/store") == 0)
     return get ? handle_store(app, conn)

@@ -70,7 +70,22 @@
     "recorded only while the worker still holds the job's lease, in one "   \
     "script; unfenced = a worker resumed after its lease expired (SIGSTOP, "\
     "a long GC pause) records them anyway, so the job another replica "     \
-    "re-ran meanwhile has its side effect twice")
+    "re-ran meanwhile has its side effect twice")  \
+  X(STARTUP_EXPORT, "startup-export", "on", "off",                           \
+    "with --dep: on = every boot starts a heavy POST /export against the "   \
+    "dependency (three pods and their restarts exceed its limit)")           \
+  X(DEP_RETRY, "dep-retry", "ignore", "honour",                              \
+    "calls to --dep answered 429 or 5xx: ignore = retried at once, "        \
+    "30 times, Retry-After ignored; honour = wait Retry-After, exponential " \
+    "backoff with jitter, 5 tries")                                          \
+  X(DEP_POOL, "dep-pool", "blind", "fresh",                                  \
+    "keep-alive connections to --dep: blind = reused whatever happened, a "  \
+    "connection the server closed while idle fails the call (503); fresh = " \
+    "such a call is retried once on a new connection")                       \
+  X(CURSOR, "cursor", "created", "activity",                                 \
+    "intake (--intake-every-ms): created = page the message API by thread "  \
+    "creation, replies to old threads are never ingested; activity = page "  \
+    "by last activity")
 
 enum js_bug {
 #define JS_BUG_ENUM(id, flag, buggy, fixed, help) JS_BUG_##id,
@@ -111,6 +126,9 @@ struct js_cfg {
   int lease_ms;
   int min_peers;            /* --min-peers: replicas /healthz wants alive, 0 = no check */
   bool fixed[JS_BUG_COUNT]; /* after profile + overrides */
+  char dep_host[JS_HOST_MAX]; /* --dep: the third-party API (dep.h); empty: none */
+  int dep_port;
+  int intake_every_ms;        /* --intake-every-ms: poll the message API (intake.h); 0: off */
 };
 
 /*

@@ -2,6 +2,8 @@
  * jobsvc entry point: parse flags, start workers and HTTP, then wait for
  * SIGTERM/SIGINT and shut down the way --shutdown says.
  */
+#include "dep.h"
+#include "intake.h"
 #include "jobsvc.h"
 
 #include <signal.h>
@@ -162,6 +164,8 @@ int main(int argc, char **argv) {
     _exit(1);
   }
   js_log("ready on http://127.0.0.1:%d", app.cfg.port);
+  js_dep_boot(&app);
+  js_intake_start(&app);
 
   int sig = wait_signal(&set);
   if (js_drain(&app.cfg)) {

@@ -3,6 +3,7 @@
  * what matters is how its state moves: pending -> running -> complete.
  * Each thread owns its Redis connection (hiredis contexts are not shared).
  */
+#include "dep.h"
 #include "jobsvc.h"
 
 #include <errno.h>
@@ -95,13 +96,14 @@ static bool run_leased(struct worker *w, const char *owner, const char *id) {
 
 /* Records the result of a leased job; bounded by one lease period of retries. */
 static void finish_leased(struct worker *w, const char *owner, const char *id) {
+  const char *result = js_dep_job(w->app);   /* "complete" without --dep */
   int64_t give_up = js_now_ms() + w->app->cfg.lease_ms;
   for (;;) {
-    int rc = js_rq_finish(w->app, &w->redis, owner, id, "complete");
+    int rc = js_rq_finish(w->app, &w->redis, owner, id, result);
     if (rc == 1) {
       if (!js_state_redis(&w->app->cfg))
-        js_memstore_update(w->app->mem, id, "complete", w->app->cfg.name, 0);
-      js_log("job %s: complete", id);
+        js_memstore_update(w->app->mem, id, result, w->app->cfg.name, 0);
+      js_log("job %s: %s", id, result);
       return;
     }
     if (rc == 0) {

@@ -12,6 +12,9 @@ extern const struct fl_checker_type fl_checker_no_loss;
 extern const struct fl_checker_type fl_checker_agreement;
 extern const struct fl_checker_type fl_checker_fresh_retry;
 extern const struct fl_checker_type fl_checker_unique_effects;
+extern const struct fl_checker_type fl_checker_rate_limit;
+extern const struct fl_checker_type fl_checker_slo;
+extern const struct fl_checker_type fl_checker_delivered;
 
 const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_lifecycle,
@@ -23,6 +26,9 @@ const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_agreement,
     &fl_checker_fresh_retry,
     &fl_checker_unique_effects,
+    &fl_checker_rate_limit,
+    &fl_checker_slo,
+    &fl_checker_delivered,
     NULL,
 };
 

@@ -105,5 +105,6 @@ int fl_cli_run_parallel(struct cli *c, const char *self);
 /* Where the HTML report goes when --html is not given: beside the JUnit,
  * with .html for its .xml ("out/junit.xml" -> "out/junit.html"). */
 void fl_cli_html_beside(const char *junit, char *buf, size_t len);
+int fl_cmd_proxy(int argc, char **argv);      /* cmd_proxy.c */
 
 #endif

@@ -40,6 +40,8 @@ static void usage_main(FILE *f)
             "  faultline halt [RUN_TAG...] [--state-dir DIR]   make running runs heal and stop\n"
             "  faultline check EVENTS.jsonl SCENARIO [--var NAME=VALUE]... [--junit FILE]\n"
             "  faultline report RUN... [--html FILE] [--junit FILE]   render a recorded run again\n"
+            "  faultline proxy [--listen HOST:PORT] [--heartbeat D]   fault proxies with\n"
+            "                             Toxiproxy's JSON API, for game days\n"
             "  faultline reference        injectors and checkers with their parameters\n"
             "  faultline COMMAND --help   help for one command\n"
             "  faultline --version\n"
@@ -76,6 +78,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lint-images") == 0)
         return fl_cmd_lint_images(argc - 1, argv + 1);
+    if (strcmp(cmd, "proxy") == 0)
+        return fl_cmd_proxy(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0)
         return fl_cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "validate") == 0)

@@ -157,6 +157,16 @@ struct fl_probe {
     uint64_t timeout_ms;         /* default 2s */
 };
 
+/* A fault proxy (proxies:): faultline listens on `listen` and relays to
+ * `upstream`; the system under test is pointed at ${proxy.NAME}. */
+struct fl_proxy_decl {
+    const char *name;
+    struct fl_pos pos;
+    const char *upstream;        /* template: "127.0.0.1:${api.port}" */
+    const char *listen;          /* "127.0.0.1:0" (0: an ephemeral port) */
+    int http;                    /* protocol: http (frames requests, http.* faults) */
+};
+
 struct fl_fault {
     struct fl_pos pos;
     uint64_t at_ms;
@@ -189,6 +199,8 @@ struct fl_scenario {
     size_t nworkloads;
     const struct fl_probe *probes;
     size_t nprobes;
+    const struct fl_proxy_decl *proxies;
+    size_t nproxies;
     const struct fl_fault *faults;       /* sorted by at_ms, stable */
     size_t nfaults;
     const struct fl_invariant *invariants;

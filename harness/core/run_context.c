@@ -24,6 +24,11 @@ int fl_run_resolve(void *ud, const char *name, size_t len, struct fl_buf *out,
     const char *v = r->sc ? fl_scenario_var(r->sc, name, len) : NULL;
     if (v)
         return fl_buf_adds(out, v) ? FL_ENOMEM : 0;
+    if (r->proxies && r->resolve_proxy && len > 6 && memcmp(name, "proxy.", 6) == 0) {
+        int rc = r->resolve_proxy(r->proxies, name, len, out);
+        if (rc != FL_ENOTFOUND)
+            return rc;
+    }
     for (size_t i = 0; i < r->nfaults; i++) {
         struct fl_fault_run *fr = r->faults[i];
         const struct fl_injector_type *t = fr->fault->type;

@@ -18,6 +18,7 @@
 struct fl_target;
 struct fl_journal;
 struct fl_fault_run;
+struct fl_proxy_set;
 
 struct fl_run {
     uv_loop_t *loop;
@@ -30,6 +31,12 @@ struct fl_run {
      * ${...} (fl_injector_type.resolve). */
     struct fl_fault_run *const *faults;
     size_t nfaults;
+    /* The scenario's fault proxies (proxies:), started by the runner
+     * before the services; NULL without any. resolve_proxy answers
+     * ${proxy.NAME} (FL_ENOTFOUND for a name it does not know). */
+    struct fl_proxy_set *proxies;
+    int (*resolve_proxy)(struct fl_proxy_set *set, const char *name, size_t len,
+                         struct fl_buf *out);
     struct fl_rng rng;            /* seeded from the scenario's seed */
     uint64_t seed;
     int64_t t0_us;                /* fl_now_us() at the start of the run */

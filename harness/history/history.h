@@ -46,6 +46,13 @@
  *                                      "http:409" (fail)     (one process a copy)
  *   retry.stale "retry.poll" capture   answer body           polls after a resend
  *   retry.stale "retry.follow" capture NULL                  info: gave up polling
+ *   "proxy"     "http"      proxy      JSON {conn, method,   one HTTP exchange
+ *                                      path, client (User-   through a fault
+ *                                      Agent), status, start_us,
+ *                                      latency_us, injected, proxy: ok when
+ *                                      retry_after}          answered, info when
+ *                                                            the connection closed
+ *                                                            first (status 0)
  *   workload    "skipped"   NULL       count, e.g. "1234"    info without invoke:
  *                                                            that many operations
  *                                                            were due but never
@@ -88,6 +95,9 @@ enum fl_optype { FL_INVOKE, FL_OK, FL_FAIL, FL_INFO };
 #define FL_PROC_FAULT 1100000000
 #define FL_PROC_TARGET 1200000000
 #define FL_PROC_RUNNER 1300000000
+#define FL_PROC_PROXY 1400000000   /* + connection number % 1e8 */
+#define FL_SOURCE_PROXY "proxy"
+#define FL_F_HTTP "http"
 
 /* The largest time an op may carry either side of 0 (about 31 years): a
  * loaded file is held to it, so checkers can add or subtract a duration

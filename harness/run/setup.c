@@ -13,6 +13,7 @@
 #include "core/journal.h"
 #include "run/recover.h"
 #include "injectors/faketime.h"
+#include "proxy/proxy_set.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -179,6 +180,10 @@ int fl_runner_run(const struct fl_scenario *sc, const struct fl_runner_opts *o,
         fl_run_log(run, 0, "target %s, instances contained by %s", run->target->type->name,
                    res->containment);
         rc = fl_faketime_attach(run, &err);
+        /* Proxies before the injectors and services: their faults act
+         * on them, the services are pointed at ${proxy.NAME}. */
+        if (rc == 0)
+            rc = fl_proxy_set_start(run, &err);
     }
     if (rc == 0)
         rc = fl_rn_setup_injectors(rn, &err);

@@ -2,6 +2,7 @@
  * asynchronous completion (fl_fault_done), and the final heal. Every
  * injection's invoke record is written before the fault is applied: the
  * events file is the journal of what may need healing. */
+#include "proxy/proxy_set.h"
 #include "run/runner_int.h"
 #include "core/journal.h"
 
@@ -198,6 +199,7 @@ void fl_rn_teardown_injectors(struct runner *rn)
         if (fs->fr.fault->type->teardown)
             fs->fr.fault->type->teardown(&fs->fr);
     }
+    fl_proxy_set_close(&rn->run);
 }
 
 void fl_rn_cancel_pending(struct runner *rn, const char *why)

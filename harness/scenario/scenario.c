@@ -223,14 +223,16 @@ static void services_fit(struct fl_sc_loader *ld, size_t declared, struct fl_pos
 
 enum {
     K_NAME, K_DESCRIPTION, K_VARS, K_DURATION, K_SETTLE, K_SEED, K_TARGET,
-    K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_ABORT_IF, K_COUNT
+    K_SERVICES, K_REDIS, K_WORKLOAD, K_PROBES, K_FAULTS, K_INVARIANTS, K_ABORT_IF, K_PROXIES,
+    K_COUNT
 };
 
 static const char *const top_keys[K_COUNT] = {
     [K_NAME] = "name", [K_DESCRIPTION] = "description", [K_VARS] = "vars",
     [K_DURATION] = "duration", [K_SETTLE] = "settle", [K_SEED] = "seed",
     [K_TARGET] = "target", [K_SERVICES] = "services", [K_REDIS] = "redis", [K_WORKLOAD] = "workload",
-    [K_PROBES] = "probes", [K_FAULTS] = "faults", [K_INVARIANTS] = "invariants", [K_ABORT_IF] = "abort_if",
+    [K_PROBES] = "probes", [K_FAULTS] = "faults", [K_INVARIANTS] = "invariants",
+    [K_ABORT_IF] = "abort_if", [K_PROXIES] = "proxies",
 };
 
 static void seed_key(struct fl_sc_loader *ld, const struct fl_sc_field *f)
@@ -306,13 +308,17 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
         fl_sc_workloads(ld, f[K_WORKLOAD].val, f[K_WORKLOAD].key_pos);
     if (f[K_PROBES].present)
         fl_sc_probes(ld, f[K_PROBES].val, f[K_PROBES].key_pos);
+    if (f[K_PROXIES].present)
+        fl_sc_proxies(ld, f[K_PROXIES].val, f[K_PROXIES].key_pos);
     if (f[K_FAULTS].present)
         fl_sc_faults(ld, f[K_FAULTS].val, f[K_FAULTS].key_pos);
+    fl_sc_proxy_refs(ld);
     fl_sc_redis_defaults(ld);
     if (f[K_INVARIANTS].present)
         fl_sc_invariants(ld, f[K_INVARIANTS].val, f[K_INVARIANTS].key_pos);
     if (f[K_ABORT_IF].present)
         fl_sc_stops(ld, f[K_ABORT_IF].val, f[K_ABORT_IF].key_pos);
+    fl_sc_proxy_invariant_refs(ld);
 
     fl_sc_check_refs(ld);
 }
@@ -439,6 +445,8 @@ static void publish(struct fl_sc_loader *ld)
     sc->nworkloads = ld->nworkloads;
     sc->probes = ld->probes;
     sc->nprobes = ld->nprobes;
+    sc->proxies = ld->proxies;
+    sc->nproxies = ld->nproxies;
     sc->faults = ld->faults;
     sc->nfaults = ld->nfaults;
     sc->invariants = ld->invariants;

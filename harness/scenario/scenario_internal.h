@@ -116,6 +116,8 @@ struct fl_sc_loader {
     size_t nprobes;
     struct fl_fault *faults;
     size_t nfaults;
+    struct fl_proxy_decl *proxies;
+    size_t nproxies;
     struct fl_invariant *invariants;
     size_t ninvariants;
     struct fl_stop *stops;
@@ -240,6 +242,11 @@ void fl_sc_redis_defaults(struct fl_sc_loader *ld);
 void fl_sc_workloads(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_probes(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_faults(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
+/* proxies: (scenario_proxies.c); fl_sc_proxy_refs after the faults checks
+ * that every fault's `proxy` parameter names one of the right protocol. */
+void fl_sc_proxies(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
+void fl_sc_proxy_refs(struct fl_sc_loader *ld);
+void fl_sc_proxy_invariant_refs(struct fl_sc_loader *ld);
 void fl_sc_invariants(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 void fl_sc_stops(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 /* Check every recorded template (after all sections). */

@@ -124,6 +124,11 @@ static int known(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const struc
         if (it && it->names && is(name, sl, it->names) && len > sl + 1)
             return 1;
     }
+    /* ${proxy.NAME}: a declared proxy's listening host:port. */
+    if (dot && is(name, sl, "proxy"))
+        for (size_t i = 0; i < ld->nproxies; i++)
+            if (is(dot + 1, len - sl - 1, ld->proxies[i].name))
+                return 1;
     const struct fl_service *s = service_n(ld, name, sl);
     if (!s)
         return 0;
@@ -173,6 +178,13 @@ static void known_list(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const
             ADD(p);
         fl_buf_addf(b, ", %s.host, %s.N, %s.N.port, %s.N.pid (N < %d)", n, n, n, n,
                     ld->services[i].replicas);
+    }
+    for (size_t i = 0; i < ld->nproxies; i++) {
+        char buf[160];
+        snprintf(buf, sizeof buf, "proxy.%s", ld->proxies[i].name);
+        char *p = fl_sc_strndup(ld, buf, strlen(buf));
+        if (p)
+            ADD(p);
     }
 #undef ADD
 }
