@@ -1,0 +1,338 @@
+/* ops.c - what faultline does to one container of the compose target.
+ *
+ * Every change that outlives the operation is journaled before the call
+ * goes out, with its undo kind (run/recover.c):
+ *
+ *   kill, terminate   docker.start    start the container if it is not running
+ *   freeze            docker.unpause  unpause it if it is paused
+ *   block_restarts    docker.policy   put its restart policy back
+ *   signal STOP       docker.cont     send it SIGCONT
+ *
+ * The calls are asynchronous: an operation returns once its request is on
+ * the way; a failure the engine answers later is recorded in the history.
+ * terminate is SIGTERM, then SIGKILL after the grace, both through
+ * POST /kill: `docker stop` would mark the container as stopped by hand,
+ * and Docker then never applies its restart policy, which is not what
+ * happens to a pod that is drained and dies.
+ */
+#include "targets/compose/compose_int.h"
+#include "core/journal.h"
+#include "core/run_context.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CALL_TIMEOUT_MS 15000
+
+struct op_call {
+    struct compose_inst *in;
+    char what[32];
+    uint64_t *seq;               /* journal record done on success, or NULL */
+};
+
+static void on_op(void *ud, const struct fl_docker_reply *r)
+{
+    struct op_call *c = ud;
+    struct compose_inst *in = c->in;
+    struct compose_target *ct = in->ct;
+    ct->calls_pending--;
+    /* 304: already in that state (started, paused); fine. */
+    int ok = r->status >= 200 && r->status < 400;
+    if (!ok && !ct->destroyed)
+        fl_compose_record(in, FL_INFO, "docker %s of %s failed: %s", c->what, in->name,
+                          r->error ? r->error : r->message[0] ? r->message : "error status");
+    if (ok && c->seq && *c->seq) {
+        fl_journal_done(ct->run->journal, *c->seq);
+        *c->seq = 0;
+    }
+    free(c);
+    fl_compose_unref(ct);
+}
+
+static int call(struct compose_inst *in, const char *what, const char *method, const char *path,
+                const char *body, uint64_t *seq, struct fl_error *err)
+{
+    struct compose_target *ct = in->ct;
+    struct op_call *c = calloc(1, sizeof *c);
+    if (!c)
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    c->in = in;
+    c->seq = seq;
+    snprintf(c->what, sizeof c->what, "%s", what);
+    char full[256];
+    snprintf(full, sizeof full, "/containers/%s%s", in->cid, path);
+    int rc = fl_docker_call(ct->docker, method, full, body, CALL_TIMEOUT_MS, on_op, c, err);
+    if (rc) {
+        free(c);
+        return rc;
+    }
+    ct->calls_pending++;
+    ct->refs++;
+    return 0;
+}
+
+int fl_compose_call(struct compose_inst *in, const char *what, const char *method,
+                    const char *path, const char *body, struct fl_error *err)
+{
+    return call(in, what, method, path, body, NULL, err);
+}
+
+static int journal(struct compose_inst *in, const char *kind, uint64_t *seq,
+                   const char *k1, const char *v1, const char *k2, const char *v2,
+                   struct fl_error *err)
+{
+    if (*seq)
+        return 0;
+    const char *kv[] = {"socket", in->ct->socket, "id", in->cid, "name", in->name,
+                        k1, v1, k2, v2, NULL};
+    if (!k1)
+        kv[6] = NULL;
+    else if (!k2)
+        kv[8] = NULL;
+    return fl_journal_undo(in->ct->run->journal, kind, in->pub.id, kv, seq, err);
+}
+
+static struct compose_inst *usable(struct fl_target *t, struct fl_instance *pub, const char *op,
+                                   int need_running, struct fl_error *err)
+{
+    struct compose_inst *in = (struct compose_inst *)pub;
+    if (t->destroyed || in->ct->destroyed) {
+        fl_error_set(err, FL_EABORT, "%s %s: the target is gone", op, pub->id);
+        return NULL;
+    }
+    if (need_running && !in->running) {
+        fl_error_set(err, FL_EINJECT, "%s %s: container %s is not running", op, pub->id,
+                     in->name);
+        return NULL;
+    }
+    return in;
+}
+
+int fl_compose_op_kill(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "kill", 1, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    /* Back by its restart policy or not: at the end it runs again. */
+    int rc = journal(in, "docker.start", &in->seq_start, NULL, NULL, NULL, NULL, err);
+    if (rc == 0)
+        rc = call(in, "kill", "POST", "/kill?signal=KILL", NULL, NULL, err);
+    if (rc)
+        return rc;
+    in->stopped_by_us = 1;
+    fl_compose_record(in, FL_INFO, "pod kill: docker kill (SIGKILL) of container %s (pid %d)",
+                      in->name, pub->pid);
+    fl_run_log(in->ct->run, 1, "%s (container %s): killed", pub->id, in->name);
+    return 0;
+}
+
+int fl_compose_op_signal(struct fl_target *t, struct fl_instance *pub, int sig,
+                         struct fl_error *err)
+{
+    if (sig == SIGKILL)
+        return fl_compose_op_kill(t, pub, err);
+    struct compose_inst *in = usable(t, pub, "signal", 1, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    int rc = 0;
+    if (sig == SIGSTOP && !pub->stopped_by_signal)
+        rc = journal(in, "docker.cont", &in->seq_cont, NULL, NULL, NULL, NULL, err);
+    char path[64];
+    snprintf(path, sizeof path, "/kill?signal=%d", sig);
+    uint64_t *done = sig == SIGCONT ? &in->seq_cont : NULL;
+    if (rc == 0)
+        rc = call(in, "kill", "POST", path, NULL, done, err);
+    if (rc)
+        return rc;
+    if (sig == SIGSTOP)
+        pub->stopped_by_signal = 1;
+    else if (sig == SIGCONT)
+        pub->stopped_by_signal = 0;
+    /* Docker delivers a signal to the container's main process only. */
+    fl_compose_record(in, FL_INFO, "%s to container %s (its main process)", fl_signal_name(sig),
+                      in->name);
+    return 0;
+}
+
+void fl_compose_on_term_timer(uv_timer_t *t)
+{
+    struct compose_inst *in = t->data;
+    if (in->ct->destroyed || !in->running || in->pub.incarnation != in->term_incarnation)
+        return;
+    struct fl_error e = {0};
+    if (call(in, "kill", "POST", "/kill?signal=KILL", NULL, NULL, &e) == 0)
+        fl_compose_record(in, FL_INFO, "grace over: docker kill (SIGKILL) of container %s",
+                          in->name);
+}
+
+int fl_compose_op_terminate(struct fl_target *t, struct fl_instance *pub, uint64_t grace_ms,
+                            struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "terminate", 1, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    int rc = journal(in, "docker.start", &in->seq_start, NULL, NULL, NULL, NULL, err);
+    if (rc == 0)
+        rc = call(in, "kill", "POST", "/kill?signal=TERM", NULL, NULL, err);
+    if (rc)
+        return rc;
+    in->stopped_by_us = 1;
+    in->term_incarnation = pub->incarnation;
+    uv_timer_start(&in->term_timer, fl_compose_on_term_timer, grace_ms, 0);
+    fl_compose_record(in, FL_INFO, "SIGTERM to container %s, SIGKILL after %llums", in->name,
+                      (unsigned long long)grace_ms);
+    return 0;
+}
+
+int fl_compose_op_freeze(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "freeze", 1, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (pub->frozen)
+        return 0;
+    int rc = journal(in, "docker.unpause", &in->seq_unpause, NULL, NULL, NULL, NULL, err);
+    if (rc == 0)
+        rc = call(in, "pause", "POST", "/pause", NULL, NULL, err);
+    if (rc)
+        return rc;
+    pub->frozen = 1;
+    fl_compose_record(in, FL_INFO, "frozen: docker pause of container %s (cgroup freezer)",
+                      in->name);
+    return 0;
+}
+
+int fl_compose_op_thaw(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "thaw", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (!pub->frozen && !in->seq_unpause)
+        return 0;
+    int rc = call(in, "unpause", "POST", "/unpause", NULL, &in->seq_unpause, err);
+    if (rc)
+        return rc;
+    pub->frozen = 0;
+    return 0;
+}
+
+static int set_policy(struct compose_inst *in, const char *name, long retries, uint64_t *seq,
+                      struct fl_error *err)
+{
+    char body[160];
+    if (strcmp(name, "on-failure") == 0)
+        snprintf(body, sizeof body, "{\"RestartPolicy\":{\"Name\":\"%s\",\"MaximumRetryCount\":%ld}}",
+                 name, retries);
+    else
+        snprintf(body, sizeof body, "{\"RestartPolicy\":{\"Name\":\"%s\"}}", name);
+    return call(in, "update", "POST", "/update", body, seq, err);
+}
+
+int fl_compose_op_block(struct fl_target *t, struct fl_instance *pub, const char *reason,
+                        struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "block", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (pub->restart_blocked)
+        return 0;
+    char retries[32];
+    snprintf(retries, sizeof retries, "%ld", in->policy_retries);
+    int rc = journal(in, "docker.policy", &in->seq_policy, "policy", in->policy, "retries",
+                     retries, err);
+    if (rc == 0 && strcmp(in->policy, "no") != 0)
+        rc = set_policy(in, "no", 0, NULL, err);
+    if (rc)
+        return rc;
+    pub->restart_blocked = 1;
+    snprintf(in->block_reason, sizeof in->block_reason, "%s",
+             reason && reason[0] ? reason : "blocked by a fault");
+    fl_compose_record(in, FL_INFO, "restarts blocked (restart policy %s -> no): %s", in->policy,
+                      in->block_reason);
+    fl_compose_set_state(in);
+    return 0;
+}
+
+int fl_compose_op_unblock(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "unblock", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (!pub->restart_blocked && !in->seq_policy)
+        return 0;
+    int rc = strcmp(in->policy, "no") != 0
+                 ? set_policy(in, in->policy, in->policy_retries, &in->seq_policy, err)
+                 : 0;
+    if (rc)
+        return rc;
+    if (strcmp(in->policy, "no") == 0) {
+        fl_journal_done(in->ct->run->journal, in->seq_policy);
+        in->seq_policy = 0;
+    }
+    pub->restart_blocked = 0;
+    fl_compose_record(in, FL_INFO, "restarts allowed again (restart policy %s)", in->policy);
+    fl_compose_set_state(in);
+    return 0;
+}
+
+int fl_compose_op_start_instance(struct fl_target *t, struct fl_instance *pub,
+                                 struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "start", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (in->running)
+        return 0;
+    if (pub->restart_blocked)
+        return fl_error_set(err, FL_EINJECT, "%s: starts are refused: %s", pub->id,
+                            in->block_reason);
+    int rc = call(in, "start", "POST", "/start", NULL, NULL, err);
+    if (rc == 0)
+        fl_compose_record(in, FL_INFO, "docker start of container %s", in->name);
+    return rc;
+}
+
+int fl_compose_op_fs_path(struct fl_target *t, struct fl_instance *pub, const char *path,
+                          struct fl_buf *out, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "fs_path", 1, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (pub->pid <= 0)
+        return fl_error_set(err, FL_EINJECT, "fs_path %s: pid of container %s unknown", pub->id,
+                            in->name);
+    /* The container's mount namespace as the host sees it: its root
+     * filesystem and every volume and tmpfs mounted into it. */
+    if (fl_buf_addf(out, "/proc/%d/root%s%s", pub->pid, path[0] == '/' ? "" : "/", path))
+        return fl_error_set(err, FL_ENOMEM, "path too long: %s", path);
+    return 0;
+}
+
+size_t fl_compose_restore(struct compose_target *ct)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < ct->ninsts; i++) {
+        struct compose_inst *in = &ct->insts[i];
+        struct fl_error e = {0};
+        if (in->seq_cont && call(in, "kill", "POST", "/kill?signal=CONT", NULL, &in->seq_cont,
+                                 &e) == 0) {
+            in->pub.stopped_by_signal = 0;
+            n++;
+        }
+        if (in->seq_unpause && call(in, "unpause", "POST", "/unpause", NULL, &in->seq_unpause,
+                                    &e) == 0) {
+            in->pub.frozen = 0;
+            n++;
+        }
+        if (in->seq_policy && fl_compose_op_unblock(&ct->base, &in->pub, &e) == 0)
+            n++;
+        if (in->seq_start && !in->running &&
+            call(in, "start", "POST", "/start", NULL, NULL, &e) == 0) {
+            fl_compose_record(in, FL_INFO, "restored: docker start of container %s", in->name);
+            n++;
+        }
+    }
+    return n;
+}
