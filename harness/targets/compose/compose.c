@@ -177,6 +177,9 @@ static void apply_inspect(struct compose_inst *in, json_t *j)
     int running = json_is_true(json_object_get(state, "Running"));
     in->pub.pid = running ? (int)json_integer_value(json_object_get(state, "Pid")) : 0;
     int port = published_port(json_object_get(json_object_get(j, "NetworkSettings"), "Ports"));
+    if (port && in->pub.port && port != in->pub.port)
+        fl_compose_record(in, FL_INFO, "container %s now published on 127.0.0.1:%d (was %d)",
+                          in->name, port, in->pub.port);
     if (port)
         in->pub.port = port;
     json_t *health = json_object_get(state, "Health");
@@ -211,7 +214,8 @@ static void inspect(struct compose_inst *in)
     char path[160];
     snprintf(path, sizeof path, "/containers/%s/json", in->cid);
     struct fl_error e = {0};
-    if (fl_docker_call(ct->docker, "GET", path, NULL, CALL_TIMEOUT_MS, on_inspect, in, &e) == 0) {
+    if (ct->docker &&
+        fl_docker_call(ct->docker, "GET", path, NULL, CALL_TIMEOUT_MS, on_inspect, in, &e) == 0) {
         ct->calls_pending++;
         ct->refs++;
     }
@@ -251,7 +255,10 @@ static void on_event(void *ud, json_t *ev)
                 in->seq_start = 0;
             }
             in->stopped_by_us = 0;
-            fl_compose_ready_begin(in);
+            if (!ct->stopping)
+                fl_compose_ready_begin(in);
+            else
+                in->http_ready = 1;
             if (in->pub.restart_blocked) {
                 /* Somebody started it by hand while starts are refused
                  * (the restart policy is "no" meanwhile): refused, as the
@@ -594,16 +601,35 @@ static void stop_report(struct compose_target *ct, int status)
     }
 }
 
+/* Every restore call answered, and every container faultline started is
+ * seen running (a failed call leaves its journal record open: the final
+ * recovery pass tries again). */
 static int restored(struct compose_target *ct)
 {
     if (ct->calls_pending)
         return 0;
-    for (size_t i = 0; i < ct->ninsts; i++) {
-        struct compose_inst *in = &ct->insts[i];
-        if (in->seq_unpause || in->seq_policy || in->seq_cont || (in->seq_start && !in->running))
+    for (size_t i = 0; i < ct->ninsts; i++)
+        if (ct->insts[i].seq_start && !ct->insts[i].running)
             return 0;
-    }
     return 1;
+}
+
+static void on_closed(void *ud);
+
+/* The clients go when the target stops: an open event stream and parked
+ * keep-alive connections would keep the run's loop alive. Idempotent. */
+static void close_clients(struct compose_target *ct)
+{
+    if (ct->clients_closed)
+        return;
+    ct->clients_closed = 1;
+    struct fl_docker *d = ct->docker;
+    struct fl_http *h = ct->http;
+    ct->docker = NULL;
+    ct->http = NULL;
+    /* Callbacks of calls in flight run now, with "aborted". */
+    fl_docker_close(d, on_closed, ct);
+    fl_http_close(h, on_closed, ct);
 }
 
 static void on_stop_tick(uv_timer_t *t)
@@ -612,6 +638,7 @@ static void on_stop_tick(uv_timer_t *t)
     if (restored(ct) || fl_now_us() >= ct->stop_deadline_us) {
         /* What is still open stays journaled: the final recovery pass
          * applies it synchronously. */
+        close_clients(ct);
         stop_report(ct, 0);
         return;
     }
@@ -654,11 +681,6 @@ static void on_closed(void *ud)
 {
     struct compose_target *ct = ud;
     fl_compose_unref(ct);
-}
-
-static void on_http_closed(void *ud)
-{
-    on_closed(ud);
 }
 
 /* destroy's callbacks run on the next loop turn, never inside destroy. */
@@ -711,9 +733,7 @@ static void compose_destroy(struct fl_target *t, fl_target_cb cb, void *ud)
         }
         uv_close((uv_handle_t *)&ct->start_timer, handle_closed);
         uv_close((uv_handle_t *)&ct->stop_timer, handle_closed);
-        /* Callbacks of calls in flight run now, with "aborted". */
-        fl_docker_close(ct->docker, on_closed, ct);
-        fl_http_close(ct->http, on_http_closed, ct);
+        close_clients(ct);
     }
     if (ct->destroy_waiters && !ct->destroy_timer) {
         uv_timer_t *tm = malloc(sizeof *tm);

@@ -81,6 +81,7 @@ struct compose_target {
     size_t ninsts;
     size_t refs;                 /* open handles and clients */
     int freed, destroyed, stopping;
+    int clients_closed;          /* docker and http clients closed */
     int events_up;               /* the event stream is open */
     /* start() */
     fl_target_cb start_cb;

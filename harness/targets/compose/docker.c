@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define EVENT_LINE_MAX (64 * 1024)    /* one event is far smaller */
+#define EVENT_QUEUE_MAX 4096          /* events parsed, not yet delivered */
 #define NEGOTIATE_TIMEOUT_MS 5000
 
 /* ---- versions ---------------------------------------------------------- */
@@ -97,6 +98,13 @@ struct fl_docker {
     fl_docker_end_cb on_end;
     void *ev_ud;
     struct fl_buf line;
+    /* Events are delivered from a timer, never from inside libcurl's
+     * write callback: a handler that starts another call would re-enter
+     * the multi handle, which libcurl refuses (CURLM_RECURSIVE_API_CALL). */
+    json_t *queue;
+    size_t dropped;
+    uv_timer_t ev_timer;
+    int closes_pending;
     int closing;
     void (*close_cb)(void *);
     void *close_ud;
@@ -110,11 +118,19 @@ int fl_docker_new(struct fl_docker **out, uv_loop_t *loop, const char *socket,
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     snprintf(d->socket, sizeof d->socket, "%s", socket);
     fl_buf_init(&d->line, EVENT_LINE_MAX);
+    d->queue = json_array();
+    if (!d->queue) {
+        free(d);
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
+    }
     int rc = fl_http_new(&d->http, loop, err);
     if (rc) {
+        json_decref(d->queue);
         free(d);
         return rc;
     }
+    uv_timer_init(loop, &d->ev_timer);
+    d->ev_timer.data = d;
     *out = d;
     return 0;
 }
@@ -221,6 +237,21 @@ int fl_docker_call(struct fl_docker *d, const char *method, const char *path,
     return submit(d, method, url, body, timeout_ms, cb, ud, 0, err);
 }
 
+static void deliver_events(uv_timer_t *t)
+{
+    struct fl_docker *d = t->data;
+    json_t *q = d->queue;
+    d->queue = json_array();
+    size_t i;
+    json_t *ev;
+    json_array_foreach(q, i, ev) {
+        if (d->closing || !d->on_event)
+            break;
+        d->on_event(d->ev_ud, ev);
+    }
+    json_decref(q);
+}
+
 /* Events arrive as JSON objects, one per line; a line may be split across
  * reads. */
 static int on_event_data(void *ud, const char *p, size_t n)
@@ -234,9 +265,14 @@ static int on_event_data(void *ud, const char *p, size_t n)
         }
         if (d->line.len) {
             json_t *ev = json_loadb(d->line.p, d->line.len, 0, NULL);
-            if (ev && d->on_event)
-                d->on_event(d->ev_ud, ev);
-            json_decref(ev);
+            if (ev && d->queue && json_array_size(d->queue) < EVENT_QUEUE_MAX) {
+                json_array_append_new(d->queue, ev);
+                if (!uv_is_active((uv_handle_t *)&d->ev_timer))
+                    uv_timer_start(&d->ev_timer, deliver_events, 0, 0);
+            } else {
+                json_decref(ev);
+                d->dropped++;
+            }
         }
         fl_buf_reset(&d->line);
     }
@@ -302,15 +338,27 @@ int fl_docker_events(struct fl_docker *d, const char *filters, fl_docker_event_c
     return fl_http_submit(d->http, &rq, on_events_end, d, &d->ev_req, err);
 }
 
-static void on_http_closed(void *ud)
+static void closed_one(struct fl_docker *d)
 {
-    struct fl_docker *d = ud;
+    if (--d->closes_pending)
+        return;
     void (*cb)(void *) = d->close_cb;
     void *cud = d->close_ud;
     fl_buf_free(&d->line);
+    json_decref(d->queue);
     free(d);
     if (cb)
         cb(cud);
+}
+
+static void on_http_closed(void *ud)
+{
+    closed_one(ud);
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    closed_one(h->data);
 }
 
 void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud)
@@ -320,6 +368,8 @@ void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud)
     d->closing = 1;
     d->close_cb = cb;
     d->close_ud = ud;
+    d->closes_pending = 2;
+    uv_close((uv_handle_t *)&d->ev_timer, on_timer_closed);
     fl_http_close(d->http, on_http_closed, d);
 }
 

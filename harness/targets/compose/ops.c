@@ -10,15 +10,23 @@
  *
  * The calls are asynchronous: an operation returns once its request is on
  * the way; a failure the engine answers later is recorded in the history.
- * terminate is SIGTERM, then SIGKILL after the grace, both through
- * POST /kill: `docker stop` would mark the container as stopped by hand,
- * and Docker then never applies its restart policy, which is not what
- * happens to a pod that is drained and dies.
+ *
+ * Signals (kill, terminate, signal) go from the host straight to the
+ * container's main process (its host pid, State.Pid), not through
+ * POST /containers/ID/kill or /stop: Docker marks a container it killed or
+ * stopped itself as "stopped by hand" and then never applies its restart
+ * policy (measured on 20.10: a `restart: always` container stays down
+ * after an API kill, and comes back after a kill from the host). A pod
+ * that is OOM-killed or drained dies without the runtime's consent, so the
+ * policy must apply. When the host cannot signal the process (faultline
+ * not root, a remote engine), the API kill is the fallback, and the
+ * journaled docker.start brings the container back at the end.
  */
 #include "targets/compose/compose_int.h"
 #include "core/journal.h"
 #include "core/run_context.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +63,9 @@ static int call(struct compose_inst *in, const char *what, const char *method, c
                 const char *body, uint64_t *seq, struct fl_error *err)
 {
     struct compose_target *ct = in->ct;
+    if (!ct->docker)
+        return fl_error_set(err, FL_EABORT, "docker %s %s: the target has stopped", what,
+                            in->pub.id);
     struct op_call *c = calloc(1, sizeof *c);
     if (!c)
         return fl_error_set(err, FL_ENOMEM, "out of memory");
@@ -94,6 +105,22 @@ static int journal(struct compose_inst *in, const char *kind, uint64_t *seq,
     return fl_journal_undo(in->ct->run->journal, kind, in->pub.id, kv, seq, err);
 }
 
+/* sig to the container's main process from the host; when that is not
+ * possible, through the API. how says which ("host pid 812", "docker
+ * kill"). Returns 0 or FL_E*. */
+static int send_signal(struct compose_inst *in, int sig, char *how, size_t len,
+                       struct fl_error *err)
+{
+    if (in->pub.pid > 0 && kill(in->pub.pid, sig) == 0) {
+        snprintf(how, len, "host pid %d", in->pub.pid);
+        return 0;
+    }
+    char path[64];
+    snprintf(path, sizeof path, "/kill?signal=%d", sig);
+    snprintf(how, len, "docker kill: %s", in->pub.pid > 0 ? strerror(errno) : "pid unknown");
+    return call(in, "kill", "POST", path, NULL, NULL, err);
+}
+
 static struct compose_inst *usable(struct fl_target *t, struct fl_instance *pub, const char *op,
                                    int need_running, struct fl_error *err)
 {
@@ -117,13 +144,15 @@ int fl_compose_op_kill(struct fl_target *t, struct fl_instance *pub, struct fl_e
         return err ? err->code : FL_EINJECT;
     /* Back by its restart policy or not: at the end it runs again. */
     int rc = journal(in, "docker.start", &in->seq_start, NULL, NULL, NULL, NULL, err);
+    char how[128] = "";
     if (rc == 0)
-        rc = call(in, "kill", "POST", "/kill?signal=KILL", NULL, NULL, err);
+        rc = send_signal(in, SIGKILL, how, sizeof how, err);
     if (rc)
         return rc;
     in->stopped_by_us = 1;
-    fl_compose_record(in, FL_INFO, "pod kill: docker kill (SIGKILL) of container %s (pid %d)",
-                      in->name, pub->pid);
+    /* The main process is the pid namespace's init: when it dies, the
+     * kernel kills every other process of the container. */
+    fl_compose_record(in, FL_INFO, "pod kill: SIGKILL to container %s (%s)", in->name, how);
     fl_run_log(in->ct->run, 1, "%s (container %s): killed", pub->id, in->name);
     return 0;
 }
@@ -139,20 +168,20 @@ int fl_compose_op_signal(struct fl_target *t, struct fl_instance *pub, int sig,
     int rc = 0;
     if (sig == SIGSTOP && !pub->stopped_by_signal)
         rc = journal(in, "docker.cont", &in->seq_cont, NULL, NULL, NULL, NULL, err);
-    char path[64];
-    snprintf(path, sizeof path, "/kill?signal=%d", sig);
-    uint64_t *done = sig == SIGCONT ? &in->seq_cont : NULL;
+    char how[128] = "";
     if (rc == 0)
-        rc = call(in, "kill", "POST", path, NULL, done, err);
+        rc = send_signal(in, sig, how, sizeof how, err);
     if (rc)
         return rc;
-    if (sig == SIGSTOP)
+    if (sig == SIGSTOP) {
         pub->stopped_by_signal = 1;
-    else if (sig == SIGCONT)
+    } else if (sig == SIGCONT) {
         pub->stopped_by_signal = 0;
-    /* Docker delivers a signal to the container's main process only. */
-    fl_compose_record(in, FL_INFO, "%s to container %s (its main process)", fl_signal_name(sig),
-                      in->name);
+        fl_journal_done(in->ct->run->journal, in->seq_cont);
+        in->seq_cont = 0;
+    }
+    fl_compose_record(in, FL_INFO, "%s to container %s's main process (%s)", fl_signal_name(sig),
+                      in->name, how);
     return 0;
 }
 
@@ -162,9 +191,9 @@ void fl_compose_on_term_timer(uv_timer_t *t)
     if (in->ct->destroyed || !in->running || in->pub.incarnation != in->term_incarnation)
         return;
     struct fl_error e = {0};
-    if (call(in, "kill", "POST", "/kill?signal=KILL", NULL, NULL, &e) == 0)
-        fl_compose_record(in, FL_INFO, "grace over: docker kill (SIGKILL) of container %s",
-                          in->name);
+    char how[128] = "";
+    if (send_signal(in, SIGKILL, how, sizeof how, &e) == 0)
+        fl_compose_record(in, FL_INFO, "grace over: SIGKILL to container %s (%s)", in->name, how);
 }
 
 int fl_compose_op_terminate(struct fl_target *t, struct fl_instance *pub, uint64_t grace_ms,
@@ -174,15 +203,16 @@ int fl_compose_op_terminate(struct fl_target *t, struct fl_instance *pub, uint64
     if (!in)
         return err ? err->code : FL_EINJECT;
     int rc = journal(in, "docker.start", &in->seq_start, NULL, NULL, NULL, NULL, err);
+    char how[128] = "";
     if (rc == 0)
-        rc = call(in, "kill", "POST", "/kill?signal=TERM", NULL, NULL, err);
+        rc = send_signal(in, SIGTERM, how, sizeof how, err);
     if (rc)
         return rc;
     in->stopped_by_us = 1;
     in->term_incarnation = pub->incarnation;
     uv_timer_start(&in->term_timer, fl_compose_on_term_timer, grace_ms, 0);
-    fl_compose_record(in, FL_INFO, "SIGTERM to container %s, SIGKILL after %llums", in->name,
-                      (unsigned long long)grace_ms);
+    fl_compose_record(in, FL_INFO, "SIGTERM to container %s (%s), SIGKILL after %llums",
+                      in->name, how, (unsigned long long)grace_ms);
     return 0;
 }
 
@@ -316,8 +346,7 @@ size_t fl_compose_restore(struct compose_target *ct)
     for (size_t i = 0; i < ct->ninsts; i++) {
         struct compose_inst *in = &ct->insts[i];
         struct fl_error e = {0};
-        if (in->seq_cont && call(in, "kill", "POST", "/kill?signal=CONT", NULL, &in->seq_cont,
-                                 &e) == 0) {
+        if (in->seq_cont && fl_compose_op_signal(&ct->base, &in->pub, SIGCONT, &e) == 0) {
             in->pub.stopped_by_signal = 0;
             n++;
         }

@@ -67,7 +67,7 @@ static void attempt(uv_timer_t *t)
 {
     struct compose_inst *in = t->data;
     const struct fl_ready *r = spec(in);
-    if (in->ct->destroyed || !in->running || !r)
+    if (in->ct->destroyed || !in->ct->http || !in->running || !r)
         return;
     struct fl_buf url;
     fl_buf_init(&url, URL_MAX);
