@@ -259,6 +259,7 @@ static void on_event(void *ud, json_t *ev)
                 fl_compose_ready_begin(in);
             else
                 in->http_ready = 1;
+            fl_compose_policy_due(in);
             if (in->pub.restart_blocked) {
                 /* Somebody started it by hand while starts are refused
                  * (the restart policy is "no" meanwhile): refused, as the
@@ -608,9 +609,11 @@ static int restored(struct compose_target *ct)
 {
     if (ct->calls_pending)
         return 0;
-    for (size_t i = 0; i < ct->ninsts; i++)
-        if (ct->insts[i].seq_start && !ct->insts[i].running)
+    for (size_t i = 0; i < ct->ninsts; i++) {
+        const struct compose_inst *in = &ct->insts[i];
+        if ((in->seq_start && !in->running) || (in->policy_deferred && in->seq_policy))
             return 0;
+    }
     return 1;
 }
 

@@ -23,6 +23,7 @@
 #define COMPOSE_LABEL_NUMBER "com.docker.compose.container-number"
 
 struct compose_target;
+struct op_call;
 struct fl_http;
 struct fl_http_req;
 
@@ -45,6 +46,9 @@ struct compose_inst {
     uint64_t seq_policy;         /* journal: docker.policy (while blocked) */
     uint64_t seq_start;          /* journal: docker.start (after a kill/stop) */
     uint64_t seq_cont;           /* journal: docker.cont (after SIGSTOP) */
+    int policy_deferred;         /* restore the restart policy at the next start */
+    struct op_call *q_head, *q_tail;  /* Docker calls waiting their turn (ops.c) */
+    int q_busy;                  /* one of them is in flight */
     char block_reason[128];
     uv_timer_t term_timer;       /* terminate: SIGKILL after the grace */
     unsigned term_incarnation;   /* the incarnation the timer is meant for */
@@ -128,6 +132,9 @@ int fl_compose_op_start_instance(struct fl_target *t, struct fl_instance *in,
 int fl_compose_op_fs_path(struct fl_target *t, struct fl_instance *in, const char *path,
                           struct fl_buf *out, struct fl_error *err);
 void fl_compose_on_term_timer(uv_timer_t *t);
+/* After a start: the restart policy an unblock could not restore while
+ * the container was stopped goes back now. */
+void fl_compose_policy_due(struct compose_inst *in);
 /* The restore at stop(): unpause, restore policies, start what faultline
  * stopped. Returns the number of calls issued. */
 size_t fl_compose_restore(struct compose_target *ct);

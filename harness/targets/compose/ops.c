@@ -34,11 +34,27 @@
 
 #define CALL_TIMEOUT_MS 15000
 
+/* The calls for one container go out one after the other, in the order
+ * they were made: the engine answers "cannot update a stopped container"
+ * to a restart policy change that a kill overtook, so a block followed by
+ * a kill must reach it in that order. */
 struct op_call {
     struct compose_inst *in;
     char what[32];
     uint64_t *seq;               /* journal record done on success, or NULL */
+    char method[8];
+    char path[256];
+    char *body;
+    struct op_call *next;
 };
+
+static void pump(struct compose_inst *in);
+
+static void call_free(struct op_call *c)
+{
+    free(c->body);
+    free(c);
+}
 
 static void on_op(void *ud, const struct fl_docker_reply *r)
 {
@@ -46,6 +62,7 @@ static void on_op(void *ud, const struct fl_docker_reply *r)
     struct compose_inst *in = c->in;
     struct compose_target *ct = in->ct;
     ct->calls_pending--;
+    in->q_busy = 0;
     /* 304: already in that state (started, paused); fine. */
     int ok = r->status >= 200 && r->status < 400;
     if (!ok && !ct->destroyed)
@@ -55,8 +72,44 @@ static void on_op(void *ud, const struct fl_docker_reply *r)
         fl_journal_done(ct->run->journal, *c->seq);
         *c->seq = 0;
     }
-    free(c);
+    call_free(c);
+    if (r->status == 0 && r->error && strcmp(r->error, "aborted") == 0) {
+        /* The client is closing: drop what is queued (journaled anyway). */
+        while (in->q_head) {
+            struct op_call *n = in->q_head;
+            in->q_head = n->next;
+            ct->calls_pending--;
+            call_free(n);
+            fl_compose_unref(ct);
+        }
+        in->q_tail = NULL;
+    } else {
+        pump(in);
+    }
     fl_compose_unref(ct);
+}
+
+static void pump(struct compose_inst *in)
+{
+    struct compose_target *ct = in->ct;
+    while (!in->q_busy && in->q_head) {
+        struct op_call *c = in->q_head;
+        in->q_head = c->next;
+        if (!in->q_head)
+            in->q_tail = NULL;
+        struct fl_error e = {0};
+        if (ct->docker && fl_docker_call(ct->docker, c->method, c->path, c->body, CALL_TIMEOUT_MS,
+                                         on_op, c, &e) == 0) {
+            in->q_busy = 1;
+            return;
+        }
+        if (!ct->destroyed)
+            fl_compose_record(in, FL_INFO, "docker %s of %s failed: %s", c->what, in->name,
+                              e.msg[0] ? e.msg : "the target has stopped");
+        ct->calls_pending--;
+        call_free(c);
+        fl_compose_unref(ct);
+    }
 }
 
 static int call(struct compose_inst *in, const char *what, const char *method, const char *path,
@@ -67,20 +120,23 @@ static int call(struct compose_inst *in, const char *what, const char *method, c
         return fl_error_set(err, FL_EABORT, "docker %s %s: the target has stopped", what,
                             in->pub.id);
     struct op_call *c = calloc(1, sizeof *c);
-    if (!c)
+    if (!c || (body && !(c->body = strdup(body)))) {
+        free(c);
         return fl_error_set(err, FL_ENOMEM, "out of memory");
+    }
     c->in = in;
     c->seq = seq;
     snprintf(c->what, sizeof c->what, "%s", what);
-    char full[256];
-    snprintf(full, sizeof full, "/containers/%s%s", in->cid, path);
-    int rc = fl_docker_call(ct->docker, method, full, body, CALL_TIMEOUT_MS, on_op, c, err);
-    if (rc) {
-        free(c);
-        return rc;
-    }
+    snprintf(c->method, sizeof c->method, "%s", method);
+    snprintf(c->path, sizeof c->path, "/containers/%s%s", in->cid, path);
+    if (in->q_tail)
+        in->q_tail->next = c;
+    else
+        in->q_head = c;
+    in->q_tail = c;
     ct->calls_pending++;
     ct->refs++;
+    pump(in);
     return 0;
 }
 
@@ -111,6 +167,15 @@ static int journal(struct compose_inst *in, const char *kind, uint64_t *seq,
 static int send_signal(struct compose_inst *in, int sig, char *how, size_t len,
                        struct fl_error *err)
 {
+    /* While restarts are blocked the API kill is the right one: Docker
+     * then never restarts the container, even if the death overtook the
+     * restart policy's update on its way to the engine. */
+    if (in->pub.restart_blocked && (sig == SIGKILL || sig == SIGTERM)) {
+        char path[64];
+        snprintf(path, sizeof path, "/kill?signal=%d", sig);
+        snprintf(how, len, "docker kill: restarts are blocked");
+        return call(in, "kill", "POST", path, NULL, NULL, err);
+    }
     if (in->pub.pid > 0 && kill(in->pub.pid, sig) == 0) {
         snprintf(how, len, "host pid %d", in->pub.pid);
         return 0;
@@ -292,19 +357,33 @@ int fl_compose_op_unblock(struct fl_target *t, struct fl_instance *pub, struct f
         return err ? err->code : FL_EINJECT;
     if (!pub->restart_blocked && !in->seq_policy)
         return 0;
-    int rc = strcmp(in->policy, "no") != 0
-                 ? set_policy(in, in->policy, in->policy_retries, &in->seq_policy, err)
-                 : 0;
-    if (rc)
-        return rc;
+    int rc = 0;
     if (strcmp(in->policy, "no") == 0) {
         fl_journal_done(in->ct->run->journal, in->seq_policy);
         in->seq_policy = 0;
+    } else if (in->running) {
+        rc = set_policy(in, in->policy, in->policy_retries, &in->seq_policy, err);
+    } else {
+        /* The engine refuses to update a stopped container: the policy
+         * goes back right after its next start (fl_compose_policy_due). */
+        in->policy_deferred = 1;
     }
+    if (rc)
+        return rc;
     pub->restart_blocked = 0;
     fl_compose_record(in, FL_INFO, "restarts allowed again (restart policy %s)", in->policy);
     fl_compose_set_state(in);
     return 0;
+}
+
+void fl_compose_policy_due(struct compose_inst *in)
+{
+    if (!in->policy_deferred || in->pub.restart_blocked)
+        return;
+    in->policy_deferred = 0;
+    struct fl_error e = {0};
+    if (set_policy(in, in->policy, in->policy_retries, &in->seq_policy, &e))
+        fl_compose_record(in, FL_INFO, "restart policy of %s not restored: %s", in->name, e.msg);
 }
 
 int fl_compose_op_start_instance(struct fl_target *t, struct fl_instance *pub,
@@ -350,12 +429,14 @@ size_t fl_compose_restore(struct compose_target *ct)
             in->pub.stopped_by_signal = 0;
             n++;
         }
-        if (in->seq_unpause && call(in, "unpause", "POST", "/unpause", NULL, &in->seq_unpause,
-                                    &e) == 0) {
+        /* A heal already on its way (thaw, unblock) is not repeated. */
+        if (in->seq_unpause && in->pub.frozen &&
+            call(in, "unpause", "POST", "/unpause", NULL, &in->seq_unpause, &e) == 0) {
             in->pub.frozen = 0;
             n++;
         }
-        if (in->seq_policy && fl_compose_op_unblock(&ct->base, &in->pub, &e) == 0)
+        if (in->seq_policy && in->pub.restart_blocked &&
+            fl_compose_op_unblock(&ct->base, &in->pub, &e) == 0)
             n++;
         if (in->seq_start && !in->running &&
             call(in, "start", "POST", "/start", NULL, NULL, &e) == 0) {
