@@ -66,10 +66,15 @@ void fl_sc_target(struct fl_sc_loader *ld, const struct fl_sc_field *f)
         project = fl_sc_typed(ld, &t[T_PROJECT], "project", "a compose project name", &w);
         ppos = fl_sc_pos(ld, t[T_PROJECT].val, t[T_PROJECT].key_pos);
     } else if (f->present) {
-        const char *w;
-        const char *kind = fl_sc_typed(ld, f, "target", "a target name like local", &w);
-        if (kind)
-            sc->target = find_kind(ld, kind, fl_sc_pos(ld, f->val, f->key_pos), "target");
+        /* The registry's names are the choices. */
+        const char *names[16];
+        size_t nt = 0;
+        for (; fl_targets[nt] && nt + 1 < sizeof names / sizeof names[0]; nt++)
+            names[nt] = fl_targets[nt]->name;
+        names[nt] = NULL;
+        int k = 0;
+        if (fl_sc_choice(ld, f, "target", names, &k) == 0)
+            sc->target = fl_targets[k];
     }
     const struct fl_target_override *to = ld->target_ov;
     struct fl_pos cli = {ld->file, 0, 0};
