@@ -16,6 +16,7 @@ extern const struct fl_injector_type fl_injector_retry_stale;
 extern const struct fl_injector_type fl_injector_time_jump;
 extern const struct fl_injector_type fl_injector_time_skew;
 extern const struct fl_injector_type fl_injector_time_strobe;
+extern const struct fl_injector_type fl_injector_network_partition;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -31,6 +32,7 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_time_jump,
     &fl_injector_time_skew,
     &fl_injector_time_strobe,
+    &fl_injector_network_partition,
     NULL,
 };
 

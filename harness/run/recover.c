@@ -301,6 +301,41 @@ static int undo_docker_cont(const struct fl_journal_undo *u, char *why, size_t l
     return rc == -EIO && strstr(why, "status 409") ? 1 : rc;   /* 409: not running */
 }
 
+static int undo_docker_connect(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    const char *net = fl_journal_arg(u, "network");
+    const char *aliases = fl_journal_arg(u, "aliases");
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc)
+        return rc;
+    json_t *al = aliases ? json_loads(aliases, 0, NULL) : json_array();
+    if (!net || !net[0] || strchr(net, '/') || strchr(net, '?') || !json_is_array(al)) {
+        json_decref(al);
+        snprintf(why, len, "bad network/aliases");
+        return -EINVAL;
+    }
+    json_t *body = json_pack("{s:s, s:{s:O}}", "Container", id, "EndpointConfig", "Aliases", al);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(al);
+    if (!text)
+        return -ENOMEM;
+    char path[256];
+    snprintf(path, sizeof path, "/networks/%s/connect", net);
+    int st = 0;
+    rc = fl_docker_sync(sock, "POST", path, text, DOCKER_TIMEOUT_MS, &st, NULL, why, len);
+    free(text);
+    if (rc)
+        return -EIO;
+    if (st >= 200 && st < 300)
+        return 0;
+    if (st == 404 || st == 403 || st == 409)
+        return 1;   /* gone, or connected already */
+    snprintf(why, len, "POST %s: status %d", path, st);
+    return -EIO;
+}
+
 static const struct {
     const char *kind;
     int (*apply)(const struct fl_journal_undo *u, char *why, size_t len);
@@ -317,6 +352,7 @@ static const struct {
     {"docker.unpause", undo_docker_unpause, "unpaused the container of"},
     {"docker.policy", undo_docker_policy, "restored the restart policy of"},
     {"docker.cont", undo_docker_cont, "sent SIGCONT to the container of"},
+    {"docker.connect", undo_docker_connect, "reconnected to its network the container of"},
 };
 
 int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)

@@ -25,6 +25,9 @@
  *   docker.policy  socket id policy retries
  *                                 put the container's restart policy back
  *   docker.cont    socket id      SIGCONT to the container's main process
+ *   docker.connect socket id network aliases
+ *                                 connect the container to the network again
+ *                                 with its aliases (connected already: done)
  *
  * A target or injector that changes the world some other way adds its
  * kind here: journal.h's records carry only its name and arguments.

@@ -76,18 +76,26 @@ compose_up() {
   done
 }
 
-# Every container of the project runs, none is paused, and each restart
-# policy is the compose file's (always).
+# Every container of the project runs, none is paused, each restart
+# policy is the compose file's (always), and each is on the project's
+# network with its service name as an alias.
 assert_project_restored() {
-  local ids id state n=0
+  local ids id state svc nets n=0
   ids=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
   [ -n "$ids" ] || fail "the project has no container"
   for id in $ids; do
     state=$(docker inspect -f '{{.Name}} {{.State.Status}} paused={{.State.Paused}} restart={{.HostConfig.RestartPolicy.Name}}' "$id")
     case "$state" in
-      *" running paused=false restart=always") n=$((n + 1)) ;;
+      *" running paused=false restart=always") ;;
       *) fail "container not restored: $state" ;;
     esac
+    svc=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")
+    nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}:{{$v.Aliases}} {{end}}' "$id")
+    case " $nets" in
+      *" ${PROJECT}_default:["*"$svc"*) ;;
+      *) fail "container not on its network with alias $svc: $state, networks: $nets" ;;
+    esac
+    n=$((n + 1))
   done
-  pass "all $n containers of $PROJECT running, none paused, restart policies as the compose file says"
+  pass "all $n containers of $PROJECT running, none paused, restart policies as the compose file says, on their network with their aliases"
 }

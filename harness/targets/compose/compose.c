@@ -188,6 +188,31 @@ static void apply_inspect(struct compose_inst *in, json_t *j)
         snprintf(in->health, sizeof in->health, "%s",
                  json_string_value(json_object_get(health, "Status")) ?: "");
     in->pub.restarts = (int)json_integer_value(json_object_get(j, "RestartCount"));
+    /* The networks as they are, unless a partition is in effect: then
+     * the saved ones are what the heal restores. */
+    json_t *nets = json_object_get(json_object_get(j, "NetworkSettings"), "Networks");
+    int restoring = 0;
+    for (int k = 0; k < in->nnets; k++)
+        restoring |= in->nets[k].seq != 0;
+    if (!in->pub.partitioned && !restoring && json_is_object(nets)) {
+        const char *name;
+        json_t *n;
+        int k = 0;
+        json_object_foreach(nets, name, n) {
+            if (k >= COMPOSE_NETS_MAX)
+                break;
+            const char *id = json_string_value(json_object_get(n, "NetworkID"));
+            json_t *aliases = json_object_get(n, "Aliases");
+            char *a = json_is_array(aliases) ? json_dumps(aliases, JSON_COMPACT) : NULL;
+            struct compose_net *cn = &in->nets[k];
+            snprintf(cn->id, sizeof cn->id, "%s", id ? id : name);
+            snprintf(cn->name, sizeof cn->name, "%s", name);
+            snprintf(cn->aliases, sizeof cn->aliases, "%s", a && strlen(a) < sizeof cn->aliases ? a : "[]");
+            free(a);
+            k++;
+        }
+        in->nnets = k;
+    }
 }
 
 static void on_inspect(void *ud, const struct fl_docker_reply *r)
@@ -208,7 +233,7 @@ static void on_inspect(void *ud, const struct fl_docker_reply *r)
     fl_compose_unref(ct);
 }
 
-static void inspect(struct compose_inst *in)
+void fl_compose_inspect(struct compose_inst *in)
 {
     struct compose_target *ct = in->ct;
     char path[160];
@@ -269,7 +294,7 @@ static void on_event(void *ud, json_t *ev)
                 fl_compose_call(in, "kill", "POST", "/kill?signal=KILL", NULL, &e);
             }
         }
-        inspect(in);
+        fl_compose_inspect(in);
     } else if (strcmp(action, "die") == 0) {
         const char *code = json_string_value(json_object_get(attrs, "exitCode"));
         in->running = 0;
@@ -613,6 +638,8 @@ static int restored(struct compose_target *ct)
         const struct compose_inst *in = &ct->insts[i];
         if ((in->seq_start && !in->running) || (in->policy_deferred && in->seq_policy))
             return 0;
+        if (in->pub.partitioned)
+            return 0;
     }
     return 1;
 }
@@ -885,7 +912,7 @@ const struct fl_target_type fl_target_compose = {
     .help = "the containers of a running docker-compose project, through the Docker Engine "
             "API (target: {kind: compose, project: NAME})",
     .ops = FL_TOP_SIGNAL | FL_TOP_KILL | FL_TOP_TERMINATE | FL_TOP_FREEZE | FL_TOP_BLOCK |
-           FL_TOP_START | FL_TOP_FS,
+           FL_TOP_START | FL_TOP_FS | FL_TOP_NETWORK,
     .create = compose_create,
     .start = compose_start,
     .stop = compose_stop,
@@ -902,6 +929,8 @@ const struct fl_target_type fl_target_compose = {
     .start_instance = fl_compose_op_start_instance,
     .fs_path = fl_compose_op_fs_path,
     .add_env_hook = compose_add_env_hook,
+    .partition = fl_compose_op_partition,
+    .unpartition = fl_compose_op_unpartition,
     .resolve = compose_resolve,
     .containment = compose_containment,
 };

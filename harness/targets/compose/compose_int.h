@@ -27,6 +27,17 @@ struct op_call;
 struct fl_http;
 struct fl_http_req;
 
+#define COMPOSE_NETS_MAX 4
+
+/* A network a container is on, as the last inspect before a partition
+ * saw it: what the heal connects it to again. */
+struct compose_net {
+    char id[72];
+    char name[128];
+    char aliases[512];           /* JSON array, e.g. ["api","2378b2b4be95"] */
+    uint64_t seq;                /* journal: docker.connect (while cut off) */
+};
+
 /* One container of a service the scenario names. */
 struct compose_inst {
     struct fl_instance pub;      /* what injectors see (first member) */
@@ -47,6 +58,8 @@ struct compose_inst {
     uint64_t seq_start;          /* journal: docker.start (after a kill/stop) */
     uint64_t seq_cont;           /* journal: docker.cont (after SIGSTOP) */
     int policy_deferred;         /* restore the restart policy at the next start */
+    struct compose_net nets[COMPOSE_NETS_MAX];
+    int nnets;
     struct op_call *q_head, *q_tail;  /* Docker calls waiting their turn (ops.c) */
     int q_busy;                  /* one of them is in flight */
     char block_reason[128];
@@ -131,6 +144,10 @@ int fl_compose_op_start_instance(struct fl_target *t, struct fl_instance *in,
                                  struct fl_error *err);
 int fl_compose_op_fs_path(struct fl_target *t, struct fl_instance *in, const char *path,
                           struct fl_buf *out, struct fl_error *err);
+int fl_compose_op_partition(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+int fl_compose_op_unpartition(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+/* compose.c: ask the engine for in's state again (pid, port, networks). */
+void fl_compose_inspect(struct compose_inst *in);
 void fl_compose_on_term_timer(uv_timer_t *t);
 /* After a start: the restart policy an unblock could not restore while
  * the container was stopped goes back now. */

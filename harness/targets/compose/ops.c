@@ -72,6 +72,8 @@ static void on_op(void *ud, const struct fl_docker_reply *r)
         fl_journal_done(ct->run->journal, *c->seq);
         *c->seq = 0;
     }
+    if (ok && strcmp(c->what, "connect") == 0 && !ct->destroyed)
+        fl_compose_inspect(in);   /* a port Docker picks was picked again */
     call_free(c);
     if (r->status == 0 && r->error && strcmp(r->error, "aborted") == 0) {
         /* The client is closing: drop what is queued (journaled anyway). */
@@ -128,7 +130,10 @@ static int call(struct compose_inst *in, const char *what, const char *method, c
     c->seq = seq;
     snprintf(c->what, sizeof c->what, "%s", what);
     snprintf(c->method, sizeof c->method, "%s", method);
-    snprintf(c->path, sizeof c->path, "/containers/%s%s", in->cid, path);
+    if (path[0] == '/')
+        snprintf(c->path, sizeof c->path, "/containers/%s%s", in->cid, path);
+    else   /* not about the container itself: "networks/ID/connect" */
+        snprintf(c->path, sizeof c->path, "/%s", path);
     if (in->q_tail)
         in->q_tail->next = c;
     else
@@ -376,6 +381,65 @@ int fl_compose_op_unblock(struct fl_target *t, struct fl_instance *pub, struct f
     return 0;
 }
 
+int fl_compose_op_partition(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "partition", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (pub->partitioned)
+        return 0;
+    if (in->nnets == 0)
+        return fl_error_set(err, FL_EINJECT, "partition %s: container %s is on no network",
+                            pub->id, in->name);
+    char names[256] = "";
+    for (int k = 0; k < in->nnets; k++) {
+        struct compose_net *n = &in->nets[k];
+        const char *kv[] = {"socket", in->ct->socket, "id", in->cid, "name", in->name,
+                            "network", n->id, "aliases", n->aliases, NULL};
+        int rc = n->seq ? 0
+                        : fl_journal_undo(in->ct->run->journal, "docker.connect", pub->id, kv,
+                                          &n->seq, err);
+        char path[160], body[160];
+        snprintf(path, sizeof path, "networks/%s/disconnect", n->id);
+        snprintf(body, sizeof body, "{\"Container\":\"%s\",\"Force\":true}", in->cid);
+        if (rc == 0)
+            rc = call(in, "disconnect", "POST", path, body, NULL, err);
+        if (rc)
+            return rc;
+        pub->partitioned = 1;
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof names - len, "%s%s", k ? ", " : "", n->name);
+    }
+    fl_compose_record(in, FL_INFO, "partitioned: container %s disconnected from %s", in->name,
+                      names);
+    return 0;
+}
+
+int fl_compose_op_unpartition(struct fl_target *t, struct fl_instance *pub, struct fl_error *err)
+{
+    struct compose_inst *in = usable(t, pub, "unpartition", 0, err);
+    if (!in)
+        return err ? err->code : FL_EINJECT;
+    if (!pub->partitioned)
+        return 0;
+    for (int k = 0; k < in->nnets; k++) {
+        struct compose_net *n = &in->nets[k];
+        if (!n->seq)
+            continue;
+        char path[160], body[800];
+        snprintf(path, sizeof path, "networks/%s/connect", n->id);
+        snprintf(body, sizeof body, "{\"Container\":\"%s\",\"EndpointConfig\":{\"Aliases\":%s}}",
+                 in->cid, n->aliases);
+        int rc = call(in, "connect", "POST", path, body, &n->seq, err);
+        if (rc)
+            return rc;
+        fl_compose_record(in, FL_INFO, "reconnected: container %s to %s (aliases %s)", in->name,
+                          n->name, n->aliases);
+    }
+    pub->partitioned = 0;
+    return 0;
+}
+
 void fl_compose_policy_due(struct compose_inst *in)
 {
     if (!in->policy_deferred || in->pub.restart_blocked)
@@ -437,6 +501,8 @@ size_t fl_compose_restore(struct compose_target *ct)
         }
         if (in->seq_policy && in->pub.restart_blocked &&
             fl_compose_op_unblock(&ct->base, &in->pub, &e) == 0)
+            n++;
+        if (in->pub.partitioned && fl_compose_op_unpartition(&ct->base, &in->pub, &e) == 0)
             n++;
         if (in->seq_start && !in->running &&
             call(in, "start", "POST", "/start", NULL, NULL, &e) == 0) {
