@@ -188,6 +188,9 @@ static void apply_inspect(struct compose_inst *in, json_t *j)
         snprintf(in->health, sizeof in->health, "%s",
                  json_string_value(json_object_get(health, "Status")) ?: "");
     in->pub.restarts = (int)json_integer_value(json_object_get(j, "RestartCount"));
+    const char *image = json_string_value(json_object_get(json_object_get(j, "Config"), "Image"));
+    if (image)
+        snprintf(in->image, sizeof in->image, "%s", image);
     /* The networks as they are, unless a partition is in effect: then
      * the saved ones are what the heal restores. */
     json_t *nets = json_object_get(json_object_get(j, "NetworkSettings"), "Networks");
@@ -885,6 +888,8 @@ static int compose_resolve(struct fl_target *t, const char *name, size_t len,
                 rc = fl_buf_adds(out, in->name) ? FL_ENOMEM : 0;
             else if (is(field, flen, "id"))
                 rc = fl_buf_adds(out, in->cid) ? FL_ENOMEM : 0;
+            else if (is(field, flen, "image"))
+                rc = fl_buf_adds(out, in->image) ? FL_ENOMEM : 0;
         }
     }
     if (rc == FL_ENOMEM)

@@ -45,6 +45,7 @@ struct compose_inst {
     int index;                   /* across all services: history process */
     char cid[72];                /* container id */
     char name[128];              /* container name, without the leading '/' */
+    char image[256];             /* the image reference it was created from */
     int number;                  /* compose's container-number label */
     char policy[32];             /* restart policy found at start ("always") */
     long policy_retries;         /* its MaximumRetryCount */
