@@ -171,6 +171,22 @@ static void test_target_errors(void **state)
     fl_diag_free(&d);
 }
 
+/* ${api.N.container}, .id, .image, .host are the compose target's names:
+ * accepted there, unknown references on the local target. */
+static void test_compose_names(void **state)
+{
+    (void)state;
+    struct fl_diag d = {0};
+    struct fl_scenario *sc = load("tests/data/compose/target-names.yaml", NULL, &d);
+    assert_non_null(sc);
+    fl_scenario_free(sc);
+    fl_diag_free(&d);
+    struct fl_target_override local = {.kind = "local"};
+    assert_null(load("tests/data/compose/target-names.yaml", &local, &d));
+    assert_true(has_diag(&d, 6, "api.1.container"));
+    fl_diag_free(&d);
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -190,7 +206,7 @@ int main(void)
         cmocka_unit_test(test_version_cmp),  cmocka_unit_test(test_pick_version),
         cmocka_unit_test(test_socket),       cmocka_unit_test(test_target_mapping),
         cmocka_unit_test(test_override),     cmocka_unit_test(test_target_errors),
-        cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_compose_names), cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
