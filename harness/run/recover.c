@@ -291,14 +291,37 @@ static int undo_docker_policy(const struct fl_journal_undo *u, char *why, size_t
     return docker_post(sock, id, "/update", body, why, len);
 }
 
+/* SIGSTOP went to every process of the container: SIGCONT does too. */
 static int undo_docker_cont(const struct fl_journal_undo *u, char *why, size_t len)
 {
     const char *sock, *id;
     int rc = docker_args(u, &sock, &id, why, len);
     if (rc)
         return rc;
-    rc = docker_post(sock, id, "/kill?signal=CONT", NULL, why, len);
-    return rc == -EIO && strstr(why, "status 409") ? 1 : rc;   /* 409: not running */
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    struct fl_buf b;
+    fl_buf_init(&b, 1024 * 1024);
+    int st = 0;
+    rc = fl_docker_sync(sock, "GET", path, NULL, DOCKER_TIMEOUT_MS, &st, &b, why, len);
+    int pid = 0;
+    if (rc == 0 && st == 200) {
+        json_t *j = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
+        json_t *s = json_object_get(j, "State");
+        if (json_is_true(json_object_get(s, "Running")))
+            pid = (int)json_integer_value(json_object_get(s, "Pid"));
+        json_decref(j);
+    }
+    fl_buf_free(&b);
+    if (rc)
+        return -EIO;
+    if (st == 404 || pid <= 0)
+        return 1;   /* gone or not running: nothing is stopped */
+    int pids[1024];
+    int n = fl_docker_pidns_members(pid, pids, 1024);
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGCONT);
+    return n > 0 ? 0 : 1;
 }
 
 static int undo_docker_connect(const struct fl_journal_undo *u, char *why, size_t len)

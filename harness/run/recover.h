@@ -24,7 +24,7 @@
  *   docker.unpause socket id      unpause the container if it is paused
  *   docker.policy  socket id policy retries
  *                                 put the container's restart policy back
- *   docker.cont    socket id      SIGCONT to the container's main process
+ *   docker.cont    socket id      SIGCONT to every process of the container
  *   docker.connect socket id network aliases
  *                                 connect the container to the network again
  *                                 with its aliases (connected already: done)

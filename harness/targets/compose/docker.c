@@ -3,6 +3,9 @@
 #include "proto/http.h"
 
 #include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -371,6 +374,38 @@ void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud)
     d->closes_pending = 2;
     uv_close((uv_handle_t *)&d->ev_timer, on_timer_closed);
     fl_http_close(d->http, on_http_closed, d);
+}
+
+/* ---- processes --------------------------------------------------------- */
+
+int fl_docker_pidns_members(int init, int *pids, int max)
+{
+    char path[64], ns[64], other[64];
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", init);
+    ssize_t n = readlink(path, ns, sizeof ns - 1);
+    if (n <= 0)
+        return -errno;
+    ns[n] = '\0';
+    DIR *d = opendir("/proc");
+    if (!d)
+        return -errno;
+    int count = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && count < max) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0)
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/ns/pid", pid);
+        ssize_t m = readlink(path, other, sizeof other - 1);
+        if (m <= 0)
+            continue;
+        other[m] = '\0';
+        if (strcmp(ns, other) == 0)
+            pids[count++] = (int)pid;
+    }
+    closedir(d);
+    return count;
 }
 
 /* ---- blocking client --------------------------------------------------- */

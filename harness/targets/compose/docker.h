@@ -103,6 +103,12 @@ int fl_docker_events(struct fl_docker *d, const char *filters, fl_docker_event_c
  * the connections and handles; cb(ud) once d is freed. */
 void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud);
 
+/* Every process of a container, found from the host: those in the pid
+ * namespace of init (its main process, State.Pid), which includes `docker
+ * exec` sessions, children of the runtime rather than of init. Writes at
+ * most max pids; returns the count, or -errno. */
+int fl_docker_pidns_members(int init, int *pids, int max);
+
 /* ---- blocking client (recover) ---------------------------------------- */
 
 /* One call, negotiating first: method path (below /vX.Y), body or NULL,

@@ -31,8 +31,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CALL_TIMEOUT_MS 15000
+#define MEMBERS_MAX 4096
 
 /* The calls for one container go out one after the other, in the order
  * they were made: the engine answers "cannot update a stopped container"
@@ -191,6 +193,24 @@ static int send_signal(struct compose_inst *in, int sig, char *how, size_t len,
     return call(in, "kill", "POST", path, NULL, NULL, err);
 }
 
+/* sig to every process of the container from the host; the main process
+ * alone through the API when the host cannot. */
+static int signal_all(struct compose_inst *in, int sig, char *how, size_t len,
+                      struct fl_error *err)
+{
+    int *pids = in->pub.pid > 0 ? malloc(MEMBERS_MAX * sizeof *pids) : NULL;
+    int n = pids ? fl_docker_pidns_members(in->pub.pid, pids, MEMBERS_MAX) : -ESRCH;
+    int sent = 0;
+    for (int i = 0; i < n; i++)
+        sent += kill(pids[i], sig) == 0;
+    free(pids);
+    if (sent > 0) {
+        snprintf(how, len, "%d process%s of its pid namespace", sent, sent == 1 ? "" : "es");
+        return 0;
+    }
+    return send_signal(in, sig, how, len, err);
+}
+
 static struct compose_inst *usable(struct fl_target *t, struct fl_instance *pub, const char *op,
                                    int need_running, struct fl_error *err)
 {
@@ -240,7 +260,7 @@ int fl_compose_op_signal(struct fl_target *t, struct fl_instance *pub, int sig,
         rc = journal(in, "docker.cont", &in->seq_cont, NULL, NULL, NULL, NULL, err);
     char how[128] = "";
     if (rc == 0)
-        rc = send_signal(in, sig, how, sizeof how, err);
+        rc = signal_all(in, sig, how, sizeof how, err);
     if (rc)
         return rc;
     if (sig == SIGSTOP) {
@@ -250,8 +270,8 @@ int fl_compose_op_signal(struct fl_target *t, struct fl_instance *pub, int sig,
         fl_journal_done(in->ct->run->journal, in->seq_cont);
         in->seq_cont = 0;
     }
-    fl_compose_record(in, FL_INFO, "%s to container %s's main process (%s)", fl_signal_name(sig),
-                      in->name, how);
+    fl_compose_record(in, FL_INFO, "%s to container %s (%s)", fl_signal_name(sig), in->name,
+                      how);
     return 0;
 }
 
