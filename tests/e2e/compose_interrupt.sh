@@ -47,18 +47,20 @@ pass "a partition cuts a replica off and heals with its aliases"
 # mid_fault: wait until one api container is paused, one is on no network,
 # and redis is down with restart policy "no".
 mid_fault() {
-  local paused state cut id
+  local paused state cut stopped id
   for _ in $(seq 1 200); do
     paused=$(docker ps -q --filter "label=com.docker.compose.project=$PROJECT" --filter status=paused | wc -l)
     state=$(docker inspect -f '{{.State.Status}} {{.HostConfig.RestartPolicy.Name}}' "$redis_id")
     cut=0
+    stopped=0
     for id in $(compose ps -q api); do
       [ -z "$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}{{end}}' "$id")" ] && cut=$((cut + 1))
+      ps -o stat= -p "$(docker inspect -f '{{.State.Pid}}' "$id")" | grep -q '^T' && stopped=$((stopped + 1))
     done
-    [ "$paused" -ge 1 ] && [ "$cut" -ge 1 ] && [ "$state" = "exited no" ] && return 0
+    [ "$paused" -ge 1 ] && [ "$cut" -ge 1 ] && [ "$stopped" -ge 1 ] && [ "$state" = "exited no" ] && return 0
     sleep 0.1
   done
-  echo "paused: $paused, cut off: $cut, redis: $state" >&2
+  echo "paused: $paused, cut off: $cut, SIGSTOPped: $stopped, redis: $state" >&2
   return 1
 }
 
@@ -73,7 +75,7 @@ start_run() {
 # ---- 1. Ctrl-C ---------------------------------------------------------------
 start_run int
 mid_fault || { kill -9 $flpid; show_output; fail "the faults never took effect"; }
-pass "mid-fault: an api container paused, one cut off its network, redis down with restart policy no"
+pass "mid-fault: an api container paused, one SIGSTOPped, one cut off its network, redis down with restart policy no"
 kill -INT $flpid
 set +e
 wait $flpid
@@ -116,6 +118,7 @@ grep -q 'unpaused the container of api' "$TMP/stdout" "$TMP/stderr" || { show_ou
 grep -q 'restored the restart policy of redis.0' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "recover did not restore the policy"; }
 grep -q 'started the container of redis.0' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "recover did not start redis"; }
 grep -q 'reconnected to its network the container of api' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "recover did not reconnect"; }
+grep -q 'sent SIGCONT to the container of api' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "recover did not continue the stopped processes"; }
 assert_project_restored
 ! ls "$FAULTLINE_STATE_DIR"/*.journal >/dev/null 2>&1 || fail "recover left a journal behind"
 pass "a killed run is healed by faultline recover"

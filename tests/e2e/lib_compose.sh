@@ -80,7 +80,7 @@ compose_up() {
 # policy is the compose file's (always), and each is on the project's
 # network with its service name as an alias.
 assert_project_restored() {
-  local ids id state svc nets n=0
+  local ids id state svc nets pid n=0
   ids=$(docker ps -aq --filter "label=com.docker.compose.project=$PROJECT")
   [ -n "$ids" ] || fail "the project has no container"
   for id in $ids; do
@@ -90,6 +90,9 @@ assert_project_restored() {
       *) fail "container not restored: $state" ;;
     esac
     svc=$(docker inspect -f '{{index .Config.Labels "com.docker.compose.service"}}' "$id")
+    pid=$(docker inspect -f '{{.State.Pid}}' "$id")
+    ! ps -o stat= -p "$pid" --ppid "$pid" | grep -q '^T' \
+      || fail "container has stopped processes (SIGSTOP): $state"
     nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}:{{$v.Aliases}} {{end}}' "$id")
     case " $nets" in
       *" ${PROJECT}_default:["*"$svc"*) ;;
@@ -97,5 +100,5 @@ assert_project_restored() {
     esac
     n=$((n + 1))
   done
-  pass "all $n containers of $PROJECT running, none paused, restart policies as the compose file says, on their network with their aliases"
+  pass "all $n containers of $PROJECT running, none paused or SIGSTOPped, restart policies as the compose file says, on their network with their aliases"
 }
