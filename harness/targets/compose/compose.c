@@ -454,6 +454,15 @@ static void on_list(void *ud, const struct fl_docker_reply *r)
     }
     size_t n = json_array_size(r->json), total = 0;
     char others[256] = "";
+    /* `docker-compose run` containers carry the labels too, but they are
+     * one-off commands, not replicas of the service. */
+    for (size_t i = n; i-- > 0;) {
+        json_t *labels = json_object_get(json_array_get(r->json, i), "Labels");
+        const char *oneoff = json_string_value(json_object_get(labels, COMPOSE_LABEL_ONEOFF));
+        if (oneoff && strcmp(oneoff, "True") == 0)
+            json_array_remove(r->json, i);
+    }
+    n = json_array_size(r->json);
     for (size_t i = 0; i < n; i++) {
         json_t *labels = json_object_get(json_array_get(r->json, i), "Labels");
         const char *svc = json_string_value(json_object_get(labels, COMPOSE_LABEL_SERVICE));

@@ -21,6 +21,7 @@
 #define COMPOSE_LABEL_PROJECT "com.docker.compose.project"
 #define COMPOSE_LABEL_SERVICE "com.docker.compose.service"
 #define COMPOSE_LABEL_NUMBER "com.docker.compose.container-number"
+#define COMPOSE_LABEL_ONEOFF "com.docker.compose.oneoff"
 
 struct compose_target;
 struct op_call;
