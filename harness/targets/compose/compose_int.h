@@ -1,5 +1,5 @@
-/* compose_int.h - private to the `compose` target (compose.c, ops.c,
- * ready.c). Nothing here is part of a shared contract.
+/* compose_int.h - private to the `compose` target (compose.c, start.c,
+ * events.c, ops.c, ready.c). Nothing here is part of a shared contract.
  *
  * Lifetimes (libuv rules): every handle is closed before its memory goes
  * away. The target counts its open handles and clients in `refs`; once
@@ -148,8 +148,17 @@ int fl_compose_op_fs_path(struct fl_target *t, struct fl_instance *in, const cha
                           struct fl_buf *out, struct fl_error *err);
 int fl_compose_op_partition(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
 int fl_compose_op_unpartition(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
-/* compose.c: ask the engine for in's state again (pid, port, networks). */
+/* events.c: ask the engine for in's state again (pid, port, networks);
+ * apply an inspect answer; the event stream's handlers. */
 void fl_compose_inspect(struct compose_inst *in);
+void fl_compose_apply_inspect(struct compose_inst *in, json_t *j);
+void fl_compose_on_event(void *ud, json_t *ev);
+void fl_compose_on_events_end(void *ud, const char *error);
+/* start.c: the target's start(), and its one report (status 0 or FL_E*
+ * with a message). */
+int fl_compose_start(struct fl_target *t, fl_target_cb cb, void *ud);
+void fl_compose_start_done(struct compose_target *ct, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void fl_compose_on_term_timer(uv_timer_t *t);
 /* After a start: the restart policy an unblock could not restore while
  * the container was stopped goes back now. */
