@@ -317,6 +317,10 @@ static int undo_docker_cont(const struct fl_journal_undo *u, char *why, size_t l
         return -EIO;
     if (st == 404 || pid <= 0)
         return 1;   /* gone or not running: nothing is stopped */
+    if (!fl_docker_pid_is(pid, id)) {
+        snprintf(why, len, "the processes of container %s are not visible from here", id);
+        return -EIO;
+    }
     int pids[1024];
     int n = fl_docker_pidns_members(pid, pids, 1024);
     for (int i = 0; i < n; i++)

@@ -1,6 +1,7 @@
 /* docker.c - see docker.h. */
 #include "targets/compose/docker.h"
 #include "proto/http.h"
+#include "base/proc.h"
 
 #include <curl/curl.h>
 #include <dirent.h>
@@ -377,6 +378,16 @@ void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud)
 }
 
 /* ---- processes --------------------------------------------------------- */
+
+int fl_docker_pid_is(int pid, const char *id)
+{
+    if (pid <= 0 || !id || strlen(id) < 12)
+        return 0;
+    char path[64], buf[8192];
+    snprintf(path, sizeof path, "/proc/%d/cgroup", pid);
+    ssize_t n = fl_read_small(path, buf, sizeof buf);
+    return n > 0 && strstr(buf, id) != NULL;
+}
 
 int fl_docker_pidns_members(int init, int *pids, int max)
 {

@@ -103,6 +103,13 @@ int fl_docker_events(struct fl_docker *d, const char *filters, fl_docker_event_c
  * the connections and handles; cb(ud) once d is freed. */
 void fl_docker_close(struct fl_docker *d, void (*cb)(void *ud), void *ud);
 
+/* 1 when pid, as this process sees it, is a process of container id: its
+ * cgroup path names the id (cgroupfs "/docker/ID", systemd
+ * "docker-ID.scope"). State.Pid is a pid of the engine's pid namespace: a
+ * faultline in another one (itself in a container, with the socket
+ * mounted) must not signal a stranger that has the same number. */
+int fl_docker_pid_is(int pid, const char *id);
+
 /* Every process of a container, found from the host: those in the pid
  * namespace of init (its main process, State.Pid), which includes `docker
  * exec` sessions, children of the runtime rather than of init. Writes at

@@ -168,6 +168,11 @@ static int journal(struct compose_inst *in, const char *kind, uint64_t *seq,
     return fl_journal_undo(in->ct->run->journal, kind, in->pub.id, kv, seq, err);
 }
 
+static int pid_is_container(const struct compose_inst *in)
+{
+    return fl_docker_pid_is(in->pub.pid, in->cid);
+}
+
 /* sig to the container's main process from the host; when that is not
  * possible, through the API. how says which ("host pid 812", "docker
  * kill"). Returns 0 or FL_E*. */
@@ -183,13 +188,16 @@ static int send_signal(struct compose_inst *in, int sig, char *how, size_t len,
         snprintf(how, len, "docker kill: restarts are blocked");
         return call(in, "kill", "POST", path, NULL, NULL, err);
     }
-    if (in->pub.pid > 0 && kill(in->pub.pid, sig) == 0) {
+    int mine = pid_is_container(in);
+    if (mine && kill(in->pub.pid, sig) == 0) {
         snprintf(how, len, "host pid %d", in->pub.pid);
         return 0;
     }
     char path[64];
     snprintf(path, sizeof path, "/kill?signal=%d", sig);
-    snprintf(how, len, "docker kill: %s", in->pub.pid > 0 ? strerror(errno) : "pid unknown");
+    snprintf(how, len, "docker kill: %s",
+             mine ? strerror(errno)
+                  : in->pub.pid > 0 ? "its pid is not visible from here" : "pid unknown");
     return call(in, "kill", "POST", path, NULL, NULL, err);
 }
 
@@ -198,7 +206,7 @@ static int send_signal(struct compose_inst *in, int sig, char *how, size_t len,
 static int signal_all(struct compose_inst *in, int sig, char *how, size_t len,
                       struct fl_error *err)
 {
-    int *pids = in->pub.pid > 0 ? malloc(MEMBERS_MAX * sizeof *pids) : NULL;
+    int *pids = pid_is_container(in) ? malloc(MEMBERS_MAX * sizeof *pids) : NULL;
     int n = pids ? fl_docker_pidns_members(in->pub.pid, pids, MEMBERS_MAX) : -ESRCH;
     int sent = 0;
     for (int i = 0; i < n; i++)
@@ -493,9 +501,9 @@ int fl_compose_op_fs_path(struct fl_target *t, struct fl_instance *pub, const ch
     struct compose_inst *in = usable(t, pub, "fs_path", 1, err);
     if (!in)
         return err ? err->code : FL_EINJECT;
-    if (pub->pid <= 0)
-        return fl_error_set(err, FL_EINJECT, "fs_path %s: pid of container %s unknown", pub->id,
-                            in->name);
+    if (!pid_is_container(in))
+        return fl_error_set(err, FL_EINJECT, "fs_path %s: the processes of container %s are not "
+                            "visible from here (pid %d)", pub->id, in->name, pub->pid);
     /* The container's mount namespace as the host sees it: its root
      * filesystem and every volume and tmpfs mounted into it. */
     if (fl_buf_addf(out, "/proc/%d/root%s%s", pub->pid, path[0] == '/' ? "" : "/", path))

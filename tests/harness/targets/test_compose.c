@@ -9,6 +9,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/injector.h"
 #include "core/target.h"
@@ -187,6 +188,19 @@ static void test_compose_names(void **state)
     fl_diag_free(&d);
 }
 
+/* A pid whose cgroup does not name the container is not signalled from
+ * the host (faultline in another pid namespace than the engine). */
+static void test_pid_is(void **state)
+{
+    (void)state;
+    const char *id = "2378b2b4be959f008422ab274d1bde254c7d56961be8d6c275fd4f36bd5faa77";
+    assert_false(fl_docker_pid_is((int)getpid(), id));
+    assert_false(fl_docker_pid_is(0, id));
+    assert_false(fl_docker_pid_is(-1, id));
+    assert_false(fl_docker_pid_is((int)getpid(), ""));    /* "" is in every file */
+    assert_false(fl_docker_pid_is((int)getpid(), "0"));
+}
+
 static void test_registry(void **state)
 {
     (void)state;
@@ -206,7 +220,8 @@ int main(void)
         cmocka_unit_test(test_version_cmp),  cmocka_unit_test(test_pick_version),
         cmocka_unit_test(test_socket),       cmocka_unit_test(test_target_mapping),
         cmocka_unit_test(test_override),     cmocka_unit_test(test_target_errors),
-        cmocka_unit_test(test_compose_names), cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_compose_names), cmocka_unit_test(test_pid_is),
+        cmocka_unit_test(test_registry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
