@@ -30,8 +30,8 @@ assert_junit_valid "$TMP/buggy.xml"
 ev="$TMP/buggy/killed-pod-mid-job/events.jsonl"
 grep -q 'pod kill: SIGKILL to container '"$PROJECT"'_api_[0-9]* (host pid [0-9]*)' "$ev" \
   || fail "no pod kill of a container in the history"
-grep -q 'died (exit code 137)' "$ev" || fail "no die event (exit code 137) in the history"
-grep -q 'started (incarnation 2)' "$ev" || fail "the restart policy did not bring a killed container back"
+grep -q 'killed by SIGKILL (container .* died, exit code 137)' "$ev" || fail "no die event (exit code 137) in the history"
+grep -q 'started container .* (incarnation 2)' "$ev" || fail "the restart policy did not bring a killed container back"
 assert_project_restored
 pass "buggy profile caught on compose"
 

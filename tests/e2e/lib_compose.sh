@@ -60,19 +60,23 @@ compose_setup() {
   done
 }
 
-# compose_up PROFILE: (re)create the project with jobsvc's profile and
-# wait until every replica answers on its published port.
+# compose_up PROFILE [JOBSVC_ARGS]: (re)create the project with jobsvc's
+# profile (and options) and wait until every replica answers on its
+# published port.
 compose_up() {
-  PROFILE=$1 compose up -d >"$TMP/compose-up.log" 2>&1 \
+  local args=()
+  [ $# -lt 2 ] || args=(JOBSVC_ARGS="$2")
+  env PROFILE="$1" "${args[@]}" docker-compose -f "$COMPOSE_FILE_DEMO" -p "$PROJECT" up -d \
+    >"$TMP/compose-up.log" 2>&1 \
     || { cat "$TMP/compose-up.log" >&2; fail "docker-compose up failed"; }
   local i addr
   for i in 1 2 3; do
     addr=$(compose port --index=$i api 8080)
     for _ in $(seq 1 100); do
-      curl -sf "http://$addr/healthz" >/dev/null 2>&1 && break
+      curl -sf "http://$addr/api/store" >/dev/null 2>&1 && break
       sleep 0.1
     done
-    curl -sf "http://$addr/healthz" >/dev/null || fail "api replica $i ($addr) never answered"
+    curl -sf "http://$addr/api/store" >/dev/null || fail "api replica $i ($addr) never answered"
   done
 }
 

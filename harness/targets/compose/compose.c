@@ -82,16 +82,29 @@ void fl_compose_record(struct compose_inst *in, enum fl_optype type, const char 
                   value, NULL);
 }
 
+/* The instance records speak the local target's words ("started",
+ * "ready after", "killed by", "exited with status", "not ready"): the
+ * checkers that derive readiness from the history (capacity) read them
+ * the same way on both targets. */
 void fl_compose_set_state(struct compose_inst *in)
 {
     enum fl_inst_state s;
+    int unhealthy = in->has_health && strcmp(in->health, "healthy") != 0;
     if (!in->running)
         s = in->pub.restart_blocked ? FL_INST_BLOCKED : FL_INST_STOPPED;
-    else if ((in->has_health && strcmp(in->health, "healthy") != 0) || !in->http_ready)
+    else if (unhealthy || !in->http_ready)
         s = FL_INST_STARTING;
     else
         s = FL_INST_READY;
+    enum fl_inst_state was = in->pub.state;
     in->pub.state = s;
+    if (s == FL_INST_READY && was != FL_INST_READY)
+        fl_compose_record(in, FL_OK, "ready after %.1fs (container %s%s)",
+                          (double)(fl_now_us() - in->ready_since_us) / 1e6, in->name,
+                          in->has_health ? ", healthy" : "");
+    else if (s == FL_INST_STARTING && was == FL_INST_READY && unhealthy)
+        fl_compose_record(in, FL_INFO, "not ready: health %s (container %s)", in->health,
+                          in->name);
 }
 
 /* ---- create ------------------------------------------------------------ */

@@ -60,6 +60,7 @@ struct compose_inst {
     uint64_t seq_start;          /* journal: docker.start (after a kill/stop) */
     uint64_t seq_cont;           /* journal: docker.cont (after SIGSTOP) */
     int policy_deferred;         /* restore the restart policy at the next start */
+    int restart_waiting;         /* died while blocked, its policy wanted a restart */
     struct compose_net nets[COMPOSE_NETS_MAX];
     int nnets;
     struct op_call *q_head, *q_tail;  /* Docker calls waiting their turn (ops.c) */

@@ -148,7 +148,7 @@ void fl_compose_on_event(void *ud, json_t *ev)
             in->running = 1;
             in->pub.incarnation++;
             in->http_ready = 0;
-            fl_compose_record(in, FL_OK, "container %s started (incarnation %u)", in->name,
+            fl_compose_record(in, FL_OK, "started container %s (incarnation %u)", in->name,
                               in->pub.incarnation);
             if (in->seq_start) {
                 /* Back by itself (its restart policy) or by us. */
@@ -156,10 +156,13 @@ void fl_compose_on_event(void *ud, json_t *ev)
                 in->seq_start = 0;
             }
             in->stopped_by_us = 0;
-            if (!ct->stopping)
+            in->restart_waiting = 0;
+            if (!ct->stopping) {
                 fl_compose_ready_begin(in);
-            else
+            } else {
                 in->http_ready = 1;
+                in->ready_since_us = fl_now_us();
+            }
             fl_compose_policy_due(in);
             if (in->pub.restart_blocked) {
                 /* Somebody started it by hand while starts are refused
@@ -173,12 +176,29 @@ void fl_compose_on_event(void *ud, json_t *ev)
         fl_compose_inspect(in);
     } else if (strcmp(action, "die") == 0) {
         const char *code = json_string_value(json_object_get(attrs, "exitCode"));
+        int status = code ? atoi(code) : -1;
         in->running = 0;
         in->pub.pid = 0;
         in->pub.frozen = 0;
         fl_compose_ready_cancel(in);
-        fl_compose_record(in, FL_INFO, "container %s died (exit code %s)", in->name,
-                          code ? code : "?");
+        /* A container's exit code is 128 + N when its main process died of
+         * signal N. */
+        if (status > 128 && status < 128 + 65)
+            fl_compose_record(in, FL_INFO, "killed by %s (container %s died, exit code %d)",
+                              fl_signal_name(status - 128), in->name, status);
+        else
+            fl_compose_record(in, FL_INFO, "exited with status %d (container %s died)", status,
+                              in->name);
+        /* The restart its policy wanted is what a block refuses (Docker
+         * does not even try: the policy is "no" meanwhile); the unblock
+         * starts it at once, as the local target does. */
+        int wanted = strcmp(in->policy, "always") == 0 ||
+                     strcmp(in->policy, "unless-stopped") == 0 ||
+                     (strcmp(in->policy, "on-failure") == 0 && status != 0);
+        if (in->pub.restart_blocked && wanted && !ct->stopping) {
+            in->restart_waiting = 1;
+            fl_compose_record(in, FL_INFO, "restart refused: %s", in->block_reason);
+        }
     } else if (strcmp(action, "oom") == 0) {
         fl_compose_record(in, FL_INFO, "container %s: out of memory (the kernel's OOM killer)",
                           in->name);

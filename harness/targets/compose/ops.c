@@ -405,6 +405,15 @@ int fl_compose_op_unblock(struct fl_target *t, struct fl_instance *pub, struct f
         return rc;
     pub->restart_blocked = 0;
     fl_compose_record(in, FL_INFO, "restarts allowed again (restart policy %s)", in->policy);
+    if (in->restart_waiting && !in->running) {
+        /* The restart that was refused happens now. */
+        in->restart_waiting = 0;
+        rc = call(in, "start", "POST", "/start", NULL, NULL, err);
+        if (rc)
+            return rc;
+        fl_compose_record(in, FL_INFO, "docker start of container %s (its refused restart)",
+                          in->name);
+    }
     fl_compose_set_state(in);
     return 0;
 }

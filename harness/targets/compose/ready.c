@@ -49,8 +49,7 @@ static void on_reply(void *ud, const struct fl_http_result *res)
     double elapsed = (double)(fl_now_us() - in->ready_since_us) / 1e6;
     if (res->outcome == FL_HTTP_DONE && res->status >= 200 && res->status < 300) {
         in->http_ready = 1;
-        fl_compose_record(in, FL_OK, "ready after %.1fs", elapsed);
-        fl_compose_set_state(in);
+        fl_compose_set_state(in);   /* records "ready after" */
         return;
     }
     if (r && elapsed * 1000.0 >= (double)r->timeout_ms) {
