@@ -161,8 +161,13 @@ static void deliver(struct call *c, const struct fl_http_result *res)
     char err[1024] = "";
     if (res->outcome != FL_HTTP_DONE) {
         r.status = 0;
-        snprintf(err, sizeof err, "Docker engine at %.300s: %.500s", c->d->socket,
-                 res->error ? res->error : "no answer");
+        if (res->outcome == FL_HTTP_ERROR && !res->sent_maybe)
+            snprintf(err, sizeof err, "no Docker engine answers on %.300s (is dockerd running? "
+                     "DOCKER_HOST=unix:///PATH names another socket): %.400s", c->d->socket,
+                     res->error ? res->error : "no answer");
+        else
+            snprintf(err, sizeof err, "Docker engine at %.300s: %.500s", c->d->socket,
+                     res->error ? res->error : "no answer");
         r.error = err;
     } else {
         j = res->body_len ? json_loadb(res->body, res->body_len, 0, NULL) : NULL;
