@@ -18,6 +18,10 @@ packages=(
   valgrind clang libclang-rt-14-dev
   # bench/bench_proxy.c compares the fault proxy with haproxy in TCP mode
   haproxy
+  # the compose target's tests (tests/e2e/compose_*.sh start a private
+  # dockerd through ci/docker-setup.sh; policy-rc.d below keeps the
+  # packages' own services from starting)
+  docker.io docker-compose
 )
 
 missing=()
@@ -32,8 +36,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # policy-rc.d keeps the Debian redis-server service from starting: the
-  # tests start their own redis on free loopback ports.
+  # policy-rc.d keeps the Debian redis-server (and docker, containerd)
+  # services from starting: the tests start their own on loopback.
   if [ ! -e /usr/sbin/policy-rc.d ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
     chmod +x /usr/sbin/policy-rc.d

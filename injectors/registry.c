@@ -28,6 +28,7 @@ extern const struct fl_injector_type fl_injector_http_status;
 extern const struct fl_injector_type fl_injector_http_ratelimit;
 extern const struct fl_injector_type fl_injector_http_delay;
 extern const struct fl_injector_type fl_injector_http_close_idle;
+extern const struct fl_injector_type fl_injector_network_partition;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -55,6 +56,7 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_http_ratelimit,
     &fl_injector_http_delay,
     &fl_injector_http_close_idle,
+    &fl_injector_network_partition,
     NULL,
 };
 

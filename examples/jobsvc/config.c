@@ -3,6 +3,7 @@
  * The table drives parsing, validation and --help, so they cannot disagree.
  */
 #include "jobsvc.h"
+#include <arpa/inet.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -22,6 +23,9 @@ void js_cfg_usage(FILE *out) {
           "usage: jobsvc --port N [options]\n"
           "\n"
           "  --port N            HTTP port on 127.0.0.1 (required)\n"
+          "  --bind ADDR         IPv4 address to listen on instead of 127.0.0.1 (0.0.0.0\n"
+          "                      inside a container, whose port is published on the\n"
+          "                      host's 127.0.0.1)\n"
           "  --redis HOST:PORT   one Redis server (state=redis or shutdown=drain need it\n"
           "                      or --sentinels)\n"
           "  --sentinels HOST:PORT[,HOST:PORT...]\n"
@@ -30,7 +34,9 @@ void js_cfg_usage(FILE *out) {
           "  --master-name NAME  primary's name at the sentinels (default mymaster)\n"
           "  --cache-dir DIR     file cache used after a Redis error (default\n"
           "                      /tmp/jobsvc-<name>; jobs.log is created on first use)\n"
-          "  --name NAME         replica name for logs and JSON (default jobsvc-<pid>)\n"
+          "  --name NAME         replica name for logs and JSON (default jobsvc-<pid>);\n"
+          "                      a trailing @hostname is replaced by the host name\n"
+          "                      (replicas of a compose service: the container id)\n"
           "  --dep HOST:PORT     third-party API: jobs call GET /items, GET /api/items\n"
           "                      proxies it (see the dep-* and startup-export flags)\n"
           "  --intake-every-ms N poll --dep's message API every N ms (--cursor; GET\n"
@@ -121,7 +127,19 @@ static int parse_text(const char *text, char *out, size_t size) {
   return 0;
 }
 
-static int parse_name(struct js_cfg *cfg, const char *text) {
+static int parse_name(struct js_cfg *cfg, const char *given) {
+  /* "api-@hostname": replicas of a compose service share one command line,
+   * and the container's host name (its id) tells them apart. */
+  char buf[JS_NAME_MAX + 64];
+  const char *text = given;
+  size_t gl = strlen(given), sl = strlen("@hostname");
+  if (gl >= sl && strcmp(given + gl - sl, "@hostname") == 0 && gl - sl < JS_NAME_MAX) {
+    char host[64] = "";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0])
+      return -1;
+    snprintf(buf, sizeof buf, "%.*s%s", (int)(gl - sl), given, host);
+    text = buf;
+  }
   size_t n = strlen(text);
   if (n == 0 || n >= sizeof cfg->name)
     return -1;
@@ -155,6 +173,11 @@ static int apply_option(struct js_cfg *cfg, const char *opt, const char *val, in
     if (parse_int(val, 1, 65535, &cfg->port) != 0)
       return usage_error("bad --port '%s'", val);
     *have_port = true;
+  } else if (strcmp(opt, "bind") == 0) {
+    struct in_addr a;
+    if (strlen(val) >= sizeof cfg->bind || inet_pton(AF_INET, val, &a) != 1)
+      return usage_error("bad --bind '%s' (want an IPv4 address)", val);
+    snprintf(cfg->bind, sizeof cfg->bind, "%s", val);
   } else if (strcmp(opt, "redis") == 0) {
     if (parse_addr(val, strlen(val), cfg->redis_host, &cfg->redis_port) != 0)
       return usage_error("bad --redis '%s' (want HOST:PORT)", val);
@@ -215,6 +238,7 @@ static int apply_option(struct js_cfg *cfg, const char *opt, const char *val, in
 int js_cfg_parse(struct js_cfg *cfg, int argc, char **argv) {
   memset(cfg, 0, sizeof *cfg);
   cfg->workers = 2;
+  snprintf(cfg->bind, sizeof cfg->bind, "127.0.0.1");
   cfg->job_ms = 300;
   cfg->lease_ms = 1500;
   snprintf(cfg->name, sizeof cfg->name, "jobsvc-%ld", (long)getpid());

@@ -197,7 +197,8 @@ struct MHD_Daemon *js_http_start(struct js_app *app) {
   memset(&addr, 0, sizeof addr);
   addr.sin_family = AF_INET;
   addr.sin_port = htons((uint16_t)app->cfg.port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, app->cfg.bind, &addr.sin_addr) != 1)
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (js_needs_redis(&app->cfg) && js_redis_pool_init(&app->pool, &app->cfg, HTTP_THREADS) != 0)
     return NULL;
   return MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,

@@ -114,6 +114,7 @@ struct js_addr {
 
 struct js_cfg {
   int port;
+  char bind[64];                /* --bind, IPv4 address; default 127.0.0.1 */
   char redis_host[JS_HOST_MAX]; /* empty when --redis was not given */
   int redis_port;
   struct js_addr sentinels[JS_SENTINELS_MAX]; /* --sentinels, in the order given */

@@ -41,8 +41,8 @@ static void log_config(const struct js_cfg *cfg) {
       at += (size_t)n;
     }
   }
-  js_log("starting pid %ld on 127.0.0.1:%d workers=%d job-ms=%d lease-ms=%d redis=%s%s",
-         (long)getpid(), cfg->port, cfg->workers, cfg->job_ms, cfg->lease_ms, redis, bugs);
+  js_log("starting pid %ld on %s:%d workers=%d job-ms=%d lease-ms=%d redis=%s%s",
+         (long)getpid(), cfg->bind, cfg->port, cfg->workers, cfg->job_ms, cfg->lease_ms, redis, bugs);
   if (cfg->nsentinels > 0)
     js_log("primary '%s' is found through the sentinels", cfg->master_name);
   if (js_needs_redis(cfg))
@@ -156,14 +156,14 @@ int main(int argc, char **argv) {
   /* HTTP first: a port conflict must end the process before threads exist. */
   struct MHD_Daemon *http = js_http_start(&app);
   if (http == NULL) {
-    js_log("cannot listen on 127.0.0.1:%d", app.cfg.port);
+    js_log("cannot listen on %s:%d", app.cfg.bind, app.cfg.port);
     return 1;
   }
   if (js_workers_start(&app) != 0 || js_peers_start(&app) != 0) {
     js_log("cannot start workers");
     _exit(1);
   }
-  js_log("ready on http://127.0.0.1:%d", app.cfg.port);
+  js_log("ready on http://%s:%d", app.cfg.bind, app.cfg.port);
   js_dep_boot(&app);
   js_intake_start(&app);
 

@@ -36,6 +36,7 @@ struct cli {
     const char *label;           /* --label TEXT: appended to the result's name */
     const char *state_dir;       /* --state-dir, else fl_state_dir_default */
     uint64_t teardown_ms;        /* --teardown-timeout, 0: default */
+    struct fl_target_override target;  /* --target, --compose-project */
     char state_buf[1024];
     const char *files[MAX_FILES];
     size_t nfiles;

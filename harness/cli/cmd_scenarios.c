@@ -12,7 +12,8 @@
 static void usage_validate(FILE *f)
 {
     fprintf(f,
-            "Usage: faultline validate SCENARIO|DIR... [--var NAME=VALUE]...\n"
+            "Usage: faultline validate SCENARIO|DIR... [--var NAME=VALUE]... [--target NAME]\n"
+            "                          [--compose-project NAME]\n"
             "\n"
             "Load each scenario and print every problem as file:line:col: message.\n"
             "Exit: 0 all valid, 65 at least one invalid, 64 usage.\n");

@@ -85,6 +85,9 @@ void fl_cli_print_diag(const struct fl_diag *d)
     }
 }
 
+/* Options without a short form (values above any character). */
+enum { OPT_TARGET = 1000, OPT_COMPOSE_PROJECT };
+
 int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*usage)(FILE *))
 {
     static const struct option opts[] = {
@@ -100,12 +103,14 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
         {"jobs", required_argument, NULL, 'j'},
         {"matrix", required_argument, NULL, 'M'},
         {"label", required_argument, NULL, 'L'},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {"compose-project", required_argument, NULL, OPT_COMPOSE_PROJECT},
         {NULL, 0, NULL, 0},
     };
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "vqhj:", opts, NULL)) != -1) {
-        if (!run && strchr("UeosvqSTHDjMLP", ch)) {
+        if (!run && ch > 0 && ch < 256 && strchr("UeosvqSTHDjMLP", ch)) {
             fprintf(stderr, "%s: this option is for `faultline run`\n", prog);
             return EXIT_USAGE;
         }
@@ -146,6 +151,8 @@ int fl_cli_parse_common(struct cli *c, int argc, char **argv, int run, void (*us
             }
             break;
         case 'o': c->out = optarg; break;
+        case OPT_TARGET: c->target.kind = optarg; break;
+        case OPT_COMPOSE_PROJECT: c->target.project = optarg; break;
         case 'v': c->verbose++; break;
         case 'q': c->verbose = -1; break;
         case 's': {
@@ -198,7 +205,8 @@ size_t fl_cli_load_all(struct cli *c, struct fl_scenario **sc, struct fl_diag *d
     size_t bad = 0;
     for (size_t i = 0; i < c->nfiles; i++) {
         memset(&diags[i], 0, sizeof diags[i]);
-        if (fl_scenario_load(c->files[i], c->vars, c->nvars, &sc[i], &diags[i])) {
+        if (fl_scenario_load_target(c->files[i], c->vars, c->nvars, &c->target, &sc[i],
+                                    &diags[i])) {
             sc[i] = NULL;
             fl_cli_print_diag(&diags[i]);
             bad++;

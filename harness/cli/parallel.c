@@ -95,6 +95,16 @@ static int start(struct job *j, const struct cli *c, const char *self, const cha
         argv[a++] = "--seed";
         argv[a++] = seed;
     }
+    /* The same target for every job (a compose project is shared: its
+     * jobs act on the same containers, so run them with -j 1). */
+    if (c->target.kind) {
+        argv[a++] = "--target";
+        argv[a++] = (char *)c->target.kind;
+    }
+    if (c->target.project) {
+        argv[a++] = "--compose-project";
+        argv[a++] = (char *)c->target.project;
+    }
     if (c->teardown_ms) {
         snprintf(tt, sizeof tt, "%llums", (unsigned long long)c->teardown_ms);
         argv[a++] = "--teardown-timeout";

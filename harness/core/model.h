@@ -193,6 +193,9 @@ struct fl_scenario {
     int has_seed;
     uint64_t seed;
     const struct fl_target_type *target; /* `target:`; NULL: local */
+    /* target: {kind: compose, project: NAME} (or --compose-project): the
+     * compose project whose containers are the instances; NULL otherwise. */
+    const char *target_project;
     const struct fl_service *services;   /* in start order (file order) */
     size_t nservices;
     const struct fl_workload *workloads;

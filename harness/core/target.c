@@ -5,7 +5,7 @@
 #include <string.h>
 
 static const char *const op_names[] = {
-    "signal", "kill", "terminate", "freeze", "block", "start", "fs", "env",
+    "signal", "kill", "terminate", "freeze", "block", "start", "fs", "env", "network",
 };
 
 const char *fl_inst_state_name(enum fl_inst_state s)

@@ -46,6 +46,7 @@ struct fl_instance {
     int frozen;             /* freeze() in effect */
     int stopped_by_signal;  /* SIGSTOP sent by signal() and not yet SIGCONT */
     int restart_blocked;    /* block_restarts() in effect */
+    int partitioned;        /* partition() in effect */
 };
 
 static inline int fl_inst_running(const struct fl_instance *in)
@@ -71,6 +72,7 @@ enum {
     FL_TOP_START = 1 << 5,    /* start_instance() */
     FL_TOP_FS = 1 << 6,       /* fs_path() */
     FL_TOP_ENV = 1 << 7,      /* add_env_hook() */
+    FL_TOP_NETWORK = 1 << 8,  /* partition()/unpartition() */
 };
 
 /* Names of the bits in ops, for messages ("freeze, block"). */
@@ -147,6 +149,13 @@ struct fl_target_type {
                    struct fl_buf *out, struct fl_error *err);
     /* Register an environment hook for every later spawn. */
     int (*add_env_hook)(struct fl_target *t, fl_env_hook fn, void *ud, struct fl_error *err);
+    /* Cut the instance off every network it is on (compose: disconnect
+     * the container from its networks), and connect it again as it was
+     * (with its aliases). Journaled: a crash leaves it healable. The
+     * instance's address may change on the way back (a port Docker
+     * picks is picked again). */
+    int (*partition)(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
+    int (*unpartition)(struct fl_target *t, struct fl_instance *in, struct fl_error *err);
     /* Resolve target names: "svc" (round-robin host:port over ready
      * replicas), "svc.port", "svc.host", "svc.N", "svc.N.port", "svc.N.pid",
      * "svc.N.host". FL_ENOTFOUND when the name is not the target's. */
@@ -228,6 +237,20 @@ static inline int fl_target_start_instance(struct fl_target *t, struct fl_instan
 {
     int rc = fl_target_op_check(t, "start_instance", t && t->type->start_instance != NULL, err);
     return rc ? rc : t->type->start_instance(t, in, err);
+}
+
+static inline int fl_target_partition(struct fl_target *t, struct fl_instance *in,
+                                      struct fl_error *err)
+{
+    int rc = fl_target_op_check(t, "partition", t && t->type->partition != NULL, err);
+    return rc ? rc : t->type->partition(t, in, err);
+}
+
+static inline int fl_target_unpartition(struct fl_target *t, struct fl_instance *in,
+                                        struct fl_error *err)
+{
+    int rc = fl_target_op_check(t, "unpartition", t && t->type->unpartition != NULL, err);
+    return rc ? rc : t->type->unpartition(t, in, err);
 }
 
 static inline size_t fl_target_instances(struct fl_target *t, const char *service,

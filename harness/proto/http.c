@@ -41,6 +41,7 @@ struct fl_http_req {
     struct fl_buf body;
     int truncated;
     char errbuf[CURL_ERROR_SIZE];
+    int (*on_data)(void *ud, const char *p, size_t n);  /* streaming, or NULL */
     int configured;      /* setup_fixed() done since the last reset */
     int plain;           /* the last request was a GET without body/headers */
     struct fl_http_req *prev, *next;   /* in flight list, or pool (next) */
@@ -240,6 +241,8 @@ static size_t on_write(char *p, size_t size, size_t nmemb, void *ud)
 {
     struct fl_http_req *r = ud;
     size_t n = size * nmemb;
+    if (r->on_data)
+        return r->on_data(r->ud, p, n) ? 0 : n;
     if (r->truncated)
         return n;
     if (fl_buf_add(&r->body, p, n)) {
@@ -402,7 +405,8 @@ static CURLcode setup_fixed(struct fl_http *h, struct fl_http_req *r)
 
 static int is_plain_get(const struct fl_http_request *rq)
 {
-    return !rq->body && !rq->nheaders && (!rq->method || strcmp(rq->method, "GET") == 0);
+    return !rq->body && !rq->nheaders && !rq->unix_socket && !rq->on_data &&
+           (!rq->method || strcmp(rq->method, "GET") == 0);
 }
 
 /* Configure r->easy for rq. A pooled handle that last ran a plain GET
@@ -426,8 +430,13 @@ static CURLcode setup(struct fl_http *h, struct fl_http_req *r, const struct fl_
     r->plain = plain;
     const char *method = rq->method ? rq->method : "GET";
     SETOPT(e, CURLOPT_URL, rq->url);
-    SETOPT(e, CURLOPT_TIMEOUT_MS,
-           (long)(rq->timeout_ms ? rq->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS));
+    long timeout = (long)(rq->timeout_ms ? rq->timeout_ms : FL_HTTP_DEFAULT_TIMEOUT_MS);
+    if (rq->on_data && rq->endless)
+        SETOPT(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    else
+        SETOPT(e, CURLOPT_TIMEOUT_MS, timeout);
+    if (rq->unix_socket)
+        SETOPT(e, CURLOPT_UNIX_SOCKET_PATH, rq->unix_socket);
     if (rq->body) {
         SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
         SETOPT(e, CURLOPT_COPYPOSTFIELDS, rq->body);
@@ -472,6 +481,7 @@ static struct fl_http_req *req_get(struct fl_http *h)
     r->h = h;
     r->next = r->prev = NULL;
     r->truncated = 0;
+    r->on_data = NULL;
     r->errbuf[0] = '\0';
     return r;
 }
@@ -501,6 +511,7 @@ int fl_http_submit(struct fl_http *h, const struct fl_http_request *rq,
     }
     r->cb = cb;
     r->ud = ud;
+    r->on_data = rq->on_data;
     CURLMcode mc = curl_multi_add_handle(h->multi, r->easy);
     if (mc != CURLM_OK) {
         fl_error_set(err, FL_EIO, "%s: %s", rq->url, curl_multi_strerror(mc));

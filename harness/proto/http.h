@@ -32,6 +32,19 @@ struct fl_http_request {
     size_t nheaders;
     uint64_t timeout_ms;       /* whole transfer; 0: FL_HTTP_DEFAULT_TIMEOUT_MS */
     size_t max_body;           /* 0: FL_HTTP_MAX_BODY; the rest is discarded */
+    /* Connect to this unix socket instead of the URL's host (the Docker
+     * Engine API); the URL still names the path ("http://docker/v1.41/...").
+     * NULL: TCP as the URL says. Copied. */
+    const char *unix_socket;
+    /* Streaming: when set, every piece of the body goes to on_data as it
+     * arrives (not buffered; the result's body is then ""). Returning
+     * nonzero ends the transfer (outcome FL_HTTP_ERROR). The pointer is
+     * valid during the call only; on_data must not cancel the request or
+     * close the client (do that from a timer). */
+    int (*on_data)(void *ud, const char *p, size_t n);
+    /* With on_data: no overall timeout (timeout_ms then only bounds the
+     * connection setup), for a stream that lasts as long as the run. */
+    int endless;
 };
 
 enum fl_http_outcome {

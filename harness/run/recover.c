@@ -6,10 +6,12 @@
 #include "core/journal.h"
 #include "injectors/faketime.h"
 #include "targets/local/contain.h"
+#include "targets/compose/docker.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -180,6 +182,187 @@ static int undo_clock_reset(const struct fl_journal_undo *u, char *why, size_t l
     return rc;
 }
 
+/* ---- Docker (the compose target) --------------------------------------- */
+
+#define DOCKER_TIMEOUT_MS 10000
+
+/* GET the container's state. Returns 0 with *running and *paused set, 1 when
+ * the container is gone (nothing to undo), or -EIO with why. */
+static int docker_state(const char *sock, const char *id, int *running, int *paused,
+                        char *why, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    struct fl_buf b;
+    fl_buf_init(&b, 1024 * 1024);
+    int st = 0;
+    int rc = fl_docker_sync(sock, "GET", path, NULL, DOCKER_TIMEOUT_MS, &st, &b, why, len);
+    if (rc == 0 && st == 404) {
+        rc = 1;
+    } else if (rc == 0 && st != 200) {
+        snprintf(why, len, "inspect %s: status %d", id, st);
+        rc = -EIO;
+    } else if (rc == 0) {
+        json_t *j = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
+        json_t *s = json_object_get(j, "State");
+        *running = json_is_true(json_object_get(s, "Running")) ||
+                   json_is_true(json_object_get(s, "Restarting"));
+        *paused = json_is_true(json_object_get(s, "Paused"));
+        json_decref(j);
+    } else {
+        rc = -EIO;
+    }
+    fl_buf_free(&b);
+    return rc;
+}
+
+/* POST path; 2xx and 304 (already so) are success, 404 nothing to undo. */
+static int docker_post(const char *sock, const char *id, const char *what, const char *body,
+                       char *why, size_t len)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s%s", id, what);
+    int st = 0;
+    int rc = fl_docker_sync(sock, "POST", path, body, DOCKER_TIMEOUT_MS, &st, NULL, why, len);
+    if (rc)
+        return -EIO;
+    if (st == 404)
+        return 1;
+    if ((st >= 200 && st < 300) || st == 304)
+        return 0;
+    snprintf(why, len, "POST %s: status %d", path, st);
+    return -EIO;
+}
+
+static int docker_args(const struct fl_journal_undo *u, const char **sock, const char **id,
+                       char *why, size_t len)
+{
+    *sock = fl_journal_arg(u, "socket");
+    *id = fl_journal_arg(u, "id");
+    if (!*sock || !*id || !(*id)[0] || strchr(*id, '/') || strchr(*id, '?')) {
+        snprintf(why, len, "bad socket/id");
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static int undo_docker_start(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    int running = 0, paused = 0;
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc == 0)
+        rc = docker_state(sock, id, &running, &paused, why, len);
+    if (rc)
+        return rc;
+    return running ? 1 : docker_post(sock, id, "/start", NULL, why, len);
+}
+
+static int undo_docker_unpause(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    int running = 0, paused = 0;
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc == 0)
+        rc = docker_state(sock, id, &running, &paused, why, len);
+    if (rc)
+        return rc;
+    return paused ? docker_post(sock, id, "/unpause", NULL, why, len) : 1;
+}
+
+static int undo_docker_policy(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    const char *policy = fl_journal_arg(u, "policy");
+    long long retries = 0;
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc)
+        return rc;
+    if (!policy || !policy[0] || strchr(policy, '"') || arg_int(u, "retries", &retries)) {
+        snprintf(why, len, "bad policy/retries");
+        return -EINVAL;
+    }
+    char body[160];
+    if (strcmp(policy, "on-failure") == 0)
+        snprintf(body, sizeof body, "{\"RestartPolicy\":{\"Name\":\"%s\",\"MaximumRetryCount\":%lld}}",
+                 policy, retries);
+    else
+        snprintf(body, sizeof body, "{\"RestartPolicy\":{\"Name\":\"%s\"}}", policy);
+    return docker_post(sock, id, "/update", body, why, len);
+}
+
+/* SIGSTOP went to every process of the container: SIGCONT does too. */
+static int undo_docker_cont(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc)
+        return rc;
+    char path[256];
+    snprintf(path, sizeof path, "/containers/%s/json", id);
+    struct fl_buf b;
+    fl_buf_init(&b, 1024 * 1024);
+    int st = 0;
+    rc = fl_docker_sync(sock, "GET", path, NULL, DOCKER_TIMEOUT_MS, &st, &b, why, len);
+    int pid = 0;
+    if (rc == 0 && st == 200) {
+        json_t *j = json_loadb(b.p ? b.p : "", b.len, 0, NULL);
+        json_t *s = json_object_get(j, "State");
+        if (json_is_true(json_object_get(s, "Running")))
+            pid = (int)json_integer_value(json_object_get(s, "Pid"));
+        json_decref(j);
+    }
+    fl_buf_free(&b);
+    if (rc)
+        return -EIO;
+    if (st == 404 || pid <= 0)
+        return 1;   /* gone or not running: nothing is stopped */
+    if (!fl_docker_pid_is(pid, id)) {
+        snprintf(why, len, "the processes of container %s are not visible from here", id);
+        return -EIO;
+    }
+    int pids[1024];
+    int n = fl_docker_pidns_members(pid, pids, 1024);
+    for (int i = 0; i < n; i++)
+        kill(pids[i], SIGCONT);
+    return n > 0 ? 0 : 1;
+}
+
+static int undo_docker_connect(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *sock, *id;
+    const char *net = fl_journal_arg(u, "network");
+    const char *aliases = fl_journal_arg(u, "aliases");
+    int rc = docker_args(u, &sock, &id, why, len);
+    if (rc)
+        return rc;
+    json_t *al = aliases ? json_loads(aliases, 0, NULL) : json_array();
+    if (!net || !net[0] || strchr(net, '/') || strchr(net, '?') || !json_is_array(al)) {
+        json_decref(al);
+        snprintf(why, len, "bad network/aliases");
+        return -EINVAL;
+    }
+    json_t *body = json_pack("{s:s, s:{s:O}}", "Container", id, "EndpointConfig", "Aliases", al);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    json_decref(al);
+    if (!text)
+        return -ENOMEM;
+    char path[256];
+    snprintf(path, sizeof path, "/networks/%s/connect", net);
+    int st = 0;
+    rc = fl_docker_sync(sock, "POST", path, text, DOCKER_TIMEOUT_MS, &st, NULL, why, len);
+    free(text);
+    if (rc)
+        return -EIO;
+    if (st >= 200 && st < 300)
+        return 0;
+    if (st == 404 || st == 403 || st == 409)
+        return 1;   /* gone, or connected already */
+    snprintf(why, len, "POST %s: status %d", path, st);
+    return -EIO;
+}
+
 static const struct {
     const char *kind;
     int (*apply)(const struct fl_journal_undo *u, char *why, size_t len);
@@ -192,6 +375,11 @@ static const struct {
     {"cont", undo_cont, "continued (SIGCONT)"},
     {"redis.unpause", undo_redis_unpause, "sent CLIENT UNPAUSE to"},
     {FL_FAKETIME_UNDO, undo_clock_reset, "reset to real time (and removed the clock file of)"},
+    {"docker.start", undo_docker_start, "started the container of"},
+    {"docker.unpause", undo_docker_unpause, "unpaused the container of"},
+    {"docker.policy", undo_docker_policy, "restored the restart policy of"},
+    {"docker.cont", undo_docker_cont, "sent SIGCONT to the container of"},
+    {"docker.connect", undo_docker_connect, "reconnected to its network the container of"},
 };
 
 int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)

@@ -19,6 +19,15 @@
  *   cont           path|marker    SIGCONT every member
  *   redis.unpause  host port      CLIENT UNPAUSE (nothing listening: nothing
  *                                 is paused)
+ *   docker.start   socket id      start the container unless it runs (or is
+ *                                 restarting); a removed one is nothing to do
+ *   docker.unpause socket id      unpause the container if it is paused
+ *   docker.policy  socket id policy retries
+ *                                 put the container's restart policy back
+ *   docker.cont    socket id      SIGCONT to every process of the container
+ *   docker.connect socket id network aliases
+ *                                 connect the container to the network again
+ *                                 with its aliases (connected already: done)
  *
  * A target or injector that changes the world some other way adds its
  * kind here: journal.h's records carry only its name and arguments.

@@ -286,15 +286,7 @@ static void top_level(struct fl_sc_loader *ld, struct fy_node *root,
     fl_sc_duration(ld, &f[K_SETTLE], "settle", &sc->settle_ms);
     if (f[K_SEED].present)
         seed_key(ld, &f[K_SEED]);
-    /* The registry's names are the choices. */
-    const char *targets[16];
-    size_t nt = 0;
-    for (; fl_targets[nt] && nt + 1 < sizeof targets / sizeof targets[0]; nt++)
-        targets[nt] = fl_targets[nt]->name;
-    targets[nt] = NULL;
-    int target = 0;
-    if (fl_sc_choice(ld, &f[K_TARGET], "target", targets, &target) == 0)
-        sc->target = fl_targets[target];
+    fl_sc_target(ld, &f[K_TARGET]);
 
     size_t declared = 0;
     if (f[K_SERVICES].present)
@@ -458,6 +450,13 @@ static void publish(struct fl_sc_loader *ld)
 int fl_scenario_load(const char *path, const struct fl_var_override *ov, size_t nov,
                      struct fl_scenario **out, struct fl_diag *diag)
 {
+    return fl_scenario_load_target(path, ov, nov, NULL, out, diag);
+}
+
+int fl_scenario_load_target(const char *path, const struct fl_var_override *ov, size_t nov,
+                            const struct fl_target_override *to, struct fl_scenario **out,
+                            struct fl_diag *diag)
+{
     *out = NULL;
     size_t first = diag->n;
     FILE *fp = fopen(path, "r");
@@ -471,7 +470,7 @@ int fl_scenario_load(const char *path, const struct fl_var_override *ov, size_t 
     struct fl_scenario_box *box = calloc(1, sizeof *box);
     if (!box)
         return FL_ENOMEM;
-    struct fl_sc_loader ld = {.box = box, .sc = &box->sc, .diag = diag};
+    struct fl_sc_loader ld = {.box = box, .sc = &box->sc, .diag = diag, .target_ov = to};
     ld.file = fl_sc_strndup(&ld, path, strlen(path));
     if (!ld.file) {
         free(box);

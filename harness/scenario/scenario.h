@@ -26,6 +26,20 @@ struct fl_var_override {
 int fl_scenario_load(const char *path, const struct fl_var_override *ov,
                      size_t nov, struct fl_scenario **out, struct fl_diag *diag);
 
+/* The command line's choice of target, over the file's `target:`
+ * (faultline run --target compose --compose-project NAME). NULL fields
+ * leave the file's choice. */
+struct fl_target_override {
+    const char *kind;
+    const char *project;
+};
+
+/* fl_scenario_load with a target override (to may be NULL). The target is
+ * chosen before the faults are checked against its operations. */
+int fl_scenario_load_target(const char *path, const struct fl_var_override *ov, size_t nov,
+                            const struct fl_target_override *to, struct fl_scenario **out,
+                            struct fl_diag *diag);
+
 void fl_scenario_free(struct fl_scenario *sc);
 
 #endif

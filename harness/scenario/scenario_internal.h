@@ -126,6 +126,7 @@ struct fl_sc_loader {
      * data service, its sentinel service (NULL with sentinels: 0) and the
      * master name they monitor. */
     const char *redis_name, *redis_sentinels, *redis_master;
+    const struct fl_target_override *target_ov;   /* command line, or NULL */
 };
 
 /* Memory (scenario.c). Zeroed, aligned; NULL sets ld->nomem. */
@@ -232,6 +233,9 @@ const char *fl_sc_pointer(struct fl_sc_loader *ld, const struct fl_sc_field *f, 
 int fl_sc_valid_name(const char *s, int allow_dot);
 
 /* Sections. */
+/* target: a name (local) or {kind: compose, project: NAME}, then the
+ * command line's override (scenario_target.c). */
+void fl_sc_target(struct fl_sc_loader *ld, const struct fl_sc_field *f);
 void fl_sc_services(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);
 /* The redis: shorthand (scenario_redis.c): appends generated services. */
 void fl_sc_redis(struct fl_sc_loader *ld, struct fy_node *n, struct fl_pos key_pos);

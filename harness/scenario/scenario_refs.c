@@ -12,6 +12,7 @@
  * recorded, so tpl_context() compares pointers with those fields. */
 #include "scenario/scenario_internal.h"
 #include "core/injector.h"
+#include "core/target.h"
 #include "base/params_parse.h"
 #include "base/template.h"
 #include "base/util.h"
@@ -74,9 +75,11 @@ static const struct fl_service *service_n(struct fl_sc_loader *ld, const char *n
     return NULL;
 }
 
-/* S.N, S.N.port, S.N.pid: rest is what follows "S.". Returns 1 when valid;
- * *replica is set to N when rest starts with digits. */
-static int replica_ref(const struct fl_service *s, const char *rest, size_t len, long *replica)
+/* S.N, S.N.port, S.N.pid (and on the compose target S.N.host,
+ * S.N.container, S.N.id, S.N.image): rest is what follows "S.". Returns 1
+ * when valid; *replica is set to N when rest starts with digits. */
+static int replica_ref(const struct fl_service *s, const char *rest, size_t len, long *replica,
+                       int compose)
 {
     size_t d = 0;
     long n = 0;
@@ -87,7 +90,9 @@ static int replica_ref(const struct fl_service *s, const char *rest, size_t len,
     *replica = n;
     const char *tail = rest + d;
     size_t tl = len - d;
-    if (!(tl == 0 || is(tail, tl, ".port") || is(tail, tl, ".pid")))
+    if (!(tl == 0 || is(tail, tl, ".port") || is(tail, tl, ".pid") ||
+          (compose && (is(tail, tl, ".host") || is(tail, tl, ".container") ||
+                       is(tail, tl, ".id") || is(tail, tl, ".image")))))
         return 0;
     return n < s->replicas;
 }
@@ -138,7 +143,8 @@ static int known(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const struc
     size_t rl = len - sl - 1;
     if (is(rest, rl, "port") || is(rest, rl, "host"))
         return 1;
-    return replica_ref(s, rest, rl, replica);
+    return replica_ref(s, rest, rl, replica,
+                       ld->sc->target && strcmp(ld->sc->target->name, "compose") == 0);
 }
 
 /* Add the names known in t's scope to b (for the message) and the simple

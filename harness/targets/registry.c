@@ -4,9 +4,11 @@
 #include <string.h>
 
 extern const struct fl_target_type fl_target_local;
+extern const struct fl_target_type fl_target_compose;
 
 const struct fl_target_type *const fl_targets[] = {
     &fl_target_local,
+    &fl_target_compose,
     NULL,
 };
 

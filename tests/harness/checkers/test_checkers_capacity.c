@@ -383,6 +383,35 @@ static void test_fooling_keys(void **state)
     fl_history_free(h);
 }
 
+/* The compose target's records (targets/compose/events.c): the same
+ * leading words with the container's details after them. A drain through
+ * them is seen as through the local target's. */
+static void test_compose_records(void **state)
+{
+    (void)state;
+    phase(0, "start");
+    ev(0.1, "api.0", FL_OK, "container demo_api_1 (2378b2b4be95) running, image x:1, restart always, published on 127.0.0.1:32790");
+    ev(0.1, "api.0", FL_OK, "ready after 0.0s (container demo_api_1)");
+    ev(0.1, "api.1", FL_OK, "ready after 0.0s (container demo_api_2)");
+    ev(0.2, "api.2", FL_OK, "ready after 0.1s (container demo_api_3)");
+    phase(2, "steady");
+    ev(10, "api.1", FL_INFO, "pod kill: SIGKILL to container demo_api_2 (host pid 812)");
+    ev(10.01, "api.1", FL_INFO, "killed by SIGKILL (container demo_api_2 died, exit code 137)");
+    ev(10.01, "api.1", FL_INFO, "restart refused: mutable tag not admitted");
+    ev(20, "api.1", FL_OK, "started container demo_api_2 (incarnation 2)");
+    ev(20.2, "api.1", FL_OK, "ready after 0.2s (container demo_api_2)");
+    phase(30, "teardown");
+    phase(31, "done");
+    struct fl_history *h = build();
+    struct fl_args a = args(3, 3000, NULL, NULL);
+    struct fl_verdict v = fl_t_run("capacity", h, &a);
+    assert_int_equal(v.validity, FL_INVALID);
+    fl_t_has(v.summary, "fewer than 3 ready instances for longer than 3s, 1 time (as low as 2)");
+    fl_t_has(v.cex[0].why, "from 10.0s to 20.2s");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_missing_samples),
         cmocka_unit_test(test_empty_and_never),
         cmocka_unit_test(test_fooling_keys),
+        cmocka_unit_test(test_compose_records),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

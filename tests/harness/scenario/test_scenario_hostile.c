@@ -96,7 +96,7 @@ static void test_hostile_enums(void **state)
     const char *path = DIR "hostile_enums.yaml";
     struct fl_diag d = {0};
     load_bad(path, NULL, 0, &d);
-    EXPECT_DIAG(&d, path, 4, 9, "target: expected one of: local; got 'locl'",
+    EXPECT_DIAG(&d, path, 4, 9, "target: expected one of: local, compose; got 'locl'",
                 "did you mean 'local'?");
     EXPECT_DIAG(&d, path, 8, 14, "restart: expected one of: always, on-failure, never",
                 "got 'alwys'; did you mean 'always'?");
