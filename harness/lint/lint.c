@@ -84,6 +84,25 @@ static enum fl_lint_rule classify(const char *ref, const char **why, char *norma
     return FL_LINT_MUTABLE_TAG;
 }
 
+#define FL_STR_(x) #x
+#define FL_STR(x) FL_STR_(x)
+#define SHOWN_MAX 80                        /* characters of a too-long reference kept */
+
+/* A copy of s for the report: cut to SHOWN_MAX characters and "..." when
+ * longer than REF_MAX (a 300k-character reference would drown the
+ * output). Returns NULL when out of memory. */
+static char *shown(const char *s)
+{
+    if (strlen(s) <= REF_MAX)
+        return fl_strdup(s);
+    char *c = malloc(SHOWN_MAX + 4);
+    if (c) {
+        memcpy(c, s, SHOWN_MAX);
+        memcpy(c + SHOWN_MAX, "...", 4);
+    }
+    return c;
+}
+
 int fl_lint_add(struct fl_lint *l, size_t file, int line, int col, const char *written,
                 const char *value, int unresolved, const char *where, const char *source,
                 const char *detail)
@@ -98,14 +117,19 @@ int fl_lint_add(struct fl_lint *l, size_t file, int line, int col, const char *w
     const char *ref = value ? value : written;
     const char *why = NULL;
     char normal[REF_MAX + 64];
-    if (unresolved) {
+    normal[0] = '\0';
+    int too_long = strlen(ref) > REF_MAX;
+    if (too_long) {
+        /* no registry takes it; keep only its start in the report */
+        r->rule = FL_LINT_INVALID;
+        why = "longer than " FL_STR(REF_MAX) " bytes";
+    } else if (unresolved) {
         r->rule = FL_LINT_UNRESOLVED;
-        normal[0] = '\0';
     } else {
         r->rule = classify(ref, &why, normal, sizeof normal);
     }
-    r->ref = fl_strdup(ref);
-    r->written = value && strcmp(value, written) != 0 ? fl_strdup(written) : NULL;
+    r->ref = shown(ref);
+    r->written = value && strcmp(value, written) != 0 ? shown(written) : NULL;
     r->where = where ? fl_strdup(where) : NULL;
     r->source = source ? fl_strdup(source) : NULL;
     const char *d = detail ? detail : why;

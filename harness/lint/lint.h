@@ -11,7 +11,8 @@
  *   unresolved    built from a variable with no value here (compose
  *                 "${TAG}", Dockerfile "FROM ${BASE}" without an ARG
  *                 default): what will run cannot be known from the file
- *   invalid       not a valid reference (uppercase, empty tag, bad digest)
+ *   invalid       not a valid reference (uppercase, empty tag, bad digest,
+ *                 longer than 4096 bytes: shown cut to 80 characters)
  *
  * Everything but `pinned` is a finding, unless an --allow glob matches the
  * reference as written or in its normalized form

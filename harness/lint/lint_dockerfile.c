@@ -323,12 +323,19 @@ static int directive(struct dctx *c, const char *s, size_t n, int line)
         (s[v] == '`' || s[v] == '\\')) {
         c->escape = s[v];
     } else if (k - i == 6 && strncasecmp(s + i, "syntax", 6) == 0 && ve > v) {
-        c->len = 0;
-        for (size_t p = v; p < ve; p++)
-            c->buf[c->len++] = (struct pchar){s[p], line, (int)(p + 1)};
-        struct tok t = {0, c->len};
-        reference(c, &t, 0, "# syntax= directive", 0);
-        c->len = 0;
+        /* taken as written: BuildKit expands no ARG in a directive. Any
+         * length (fl_lint_add reports one longer than a reference can be
+         * as invalid); it never goes through the instruction buffer. */
+        char *ref = fl_strndup(s + v, ve - v);
+        if (!ref) {
+            fail(c, FL_ENOMEM);
+            return 1;
+        }
+        int rc = fl_lint_add(c->l, c->file, line, (int)(v + 1), ref, NULL, 0,
+                             "# syntax= directive", NULL, NULL);
+        if (rc)
+            fail(c, rc);
+        free(ref);
     }
     return 1;
 }

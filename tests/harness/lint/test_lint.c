@@ -233,6 +233,31 @@ static void test_dockerfile_fooling(void **state)
     fl_lint_free(&l);
 }
 
+/* A value far longer than an instruction may be (review: it was copied
+ * into the instruction buffer unbounded, a heap overflow). */
+static void test_long_syntax_directive(void **state)
+{
+    (void)state;
+    size_t n = 300000;
+    char *text = malloc(n + 64);
+    assert_non_null(text);
+    memcpy(text, "# syntax=", 9);
+    memset(text + 9, 'a', n);
+    strcpy(text + 9 + n, "\nFROM nginx:1\n");
+    struct fl_lint l;
+    lint_text(&l, text, FL_LINT_DOCKERFILE);
+    free(text);
+    assert_int_equal(l.nomem, 0);
+    assert_int_equal(l.nrefs, 2);
+    assert_int_equal(l.refs[0].rule, FL_LINT_INVALID);
+    assert_string_equal(l.refs[0].detail, "longer than 4096 bytes");
+    assert_int_equal(l.refs[0].line, 1);
+    assert_int_equal(l.refs[0].col, 10);
+    assert_true(strlen(l.refs[0].ref) < 100);
+    assert_string_equal(l.refs[1].ref, "nginx:1");
+    fl_lint_free(&l);
+}
+
 static void test_yaml_fooling(void **state)
 {
     (void)state;
@@ -297,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_allow),
         cmocka_unit_test(test_clean_and_bad),
         cmocka_unit_test(test_dockerfile_fooling),
+        cmocka_unit_test(test_long_syntax_directive),
         cmocka_unit_test(test_yaml_fooling),
         cmocka_unit_test(test_subst),
     };
