@@ -14,8 +14,9 @@
  *
  * Lines: the escape character (\ or ` by "# escape=") at the end of a
  * line continues the instruction; comment and empty lines inside a
- * continuation are skipped, as Docker does; heredoc bodies (<<EOF) are not
- * instructions. Every character keeps its line and column, so a
+ * continuation are skipped, as Docker does; heredoc bodies (<<EOF, opened
+ * by a whole word of RUN/COPY/ADD as BuildKit does) are not instructions,
+ * and one left open at the end of the file is an error. Every character keeps its line and column, so a
  * reference on a continuation line is placed where it is written.
  */
 #include "lint/lint.h"
@@ -33,6 +34,7 @@
 #define ARGS_MAX 256
 #define STAGES_MAX 256
 #define TOKENS_MAX 64
+#define HEREDOCS_MAX 8
 
 struct pchar {
     char c;
@@ -42,6 +44,12 @@ struct pchar {
 struct arg {
     char *name;
     char *value;   /* NULL: declared without a default */
+};
+
+struct heredoc {
+    char word[64];         /* the terminator */
+    int dash;              /* <<-: leading tabs stripped */
+    struct pchar at;       /* where it was opened */
 };
 
 struct dctx {
@@ -58,7 +66,7 @@ struct dctx {
     struct pchar *buf;
     size_t len;
     /* heredoc terminators pending from the last instruction */
-    char heredoc[8][64];
+    struct heredoc heredoc[HEREDOCS_MAX];
     size_t nheredoc;
 };
 
@@ -251,29 +259,47 @@ static void instr_arg(struct dctx *c, struct tok *t, size_t n)
     }
 }
 
+/* A heredoc opener is a whole word, as BuildKit matches it:
+ * ^[0-9]*<<-?["']?[A-Za-z_][A-Za-z0-9_]*["']?$ (a quote only as a
+ * matching pair). "$((1<<2))" or "a<<b" are not openers. On a match the
+ * terminator goes to out (size 64) and *dash says whether leading tabs
+ * are stripped. */
+static int heredoc_word(const char *s, char *out, int *dash)
+{
+    while (isdigit((unsigned char)*s))
+        s++;
+    if (s[0] != '<' || s[1] != '<')
+        return 0;
+    s += 2;
+    *dash = *s == '-';
+    if (*dash)
+        s++;
+    char q = (*s == '"' || *s == '\'') ? *s++ : 0;
+    if (!(isalpha((unsigned char)*s) || *s == '_'))
+        return 0;
+    size_t k = 0;
+    while (isalnum((unsigned char)s[k]) || s[k] == '_')
+        k++;
+    if (k > 63 || (q ? !(s[k] == q && s[k + 1] == '\0') : s[k] != '\0'))
+        return 0;
+    memcpy(out, s, k);
+    out[k] = '\0';
+    return 1;
+}
+
 /* Heredoc openers (<<EOF, <<-EOF, <<"EOF") of the current instruction. */
 static void heredocs(struct dctx *c, struct tok *t, size_t n)
 {
-    for (size_t i = 1; i < n && c->nheredoc < 8; i++) {
+    for (size_t i = 1; i < n && c->nheredoc < HEREDOCS_MAX; i++) {
         char *s = tok_dup(c, &t[i], 0);
         if (!s) {
             fail(c, FL_ENOMEM);
             return;
         }
-        const char *p = strstr(s, "<<");
-        if (p) {
-            p += 2;
-            if (*p == '-')
-                p++;
-            char q = (*p == '"' || *p == '\'') ? *p++ : 0;
-            size_t k = 0;
-            while (p[k] && p[k] != q && (isalnum((unsigned char)p[k]) || p[k] == '_') && k < 63)
-                k++;
-            if (k) {
-                memcpy(c->heredoc[c->nheredoc], p, k);
-                c->heredoc[c->nheredoc][k] = '\0';
-                c->nheredoc++;
-            }
+        struct heredoc *h = &c->heredoc[c->nheredoc];
+        if (heredoc_word(s, h->word, &h->dash)) {
+            h->at = c->buf[t[i].start];
+            c->nheredoc++;
         }
         free(s);
     }
@@ -361,10 +387,11 @@ int fl_lint_read_dockerfile(struct fl_lint *l, size_t file, const char *text, si
         directives = 0;
         if (c.nheredoc) {             /* inside a heredoc body */
             size_t b = 0;
-            while (b < n && s[b] == '\t')
+            while (c.heredoc[0].dash && b < n && s[b] == '\t')
                 b++;
-            if (n - b == strlen(c.heredoc[0]) && memcmp(s + b, c.heredoc[0], n - b) == 0) {
-                memmove(c.heredoc[0], c.heredoc[1], sizeof c.heredoc[0] * (c.nheredoc - 1));
+            const char *w = c.heredoc[0].word;
+            if (n - b == strlen(w) && memcmp(s + b, w, n - b) == 0) {
+                memmove(&c.heredoc[0], &c.heredoc[1], sizeof c.heredoc[0] * (c.nheredoc - 1));
                 c.nheredoc--;
             }
             continue;
@@ -393,6 +420,15 @@ int fl_lint_read_dockerfile(struct fl_lint *l, size_t file, const char *text, si
     }
     if (c.len)
         instruction(&c);
+    if (c.nheredoc && c.bad != FL_ENOMEM) {
+        /* BuildKit fails here too; and everything after the opener was
+         * read as its body, so references may have been missed */
+        char msg[128];
+        snprintf(msg, sizeof msg,
+                 "heredoc <<%s is not closed: no line \"%s\" before the end of the file",
+                 c.heredoc[0].word, c.heredoc[0].word);
+        error_at(&c, &c.heredoc[0].at, msg);
+    }
     for (size_t i = 0; i < c.nargs; i++) {
         free(c.args[i].name);
         free(c.args[i].value);

@@ -258,6 +258,43 @@ static void test_long_syntax_directive(void **state)
     fl_lint_free(&l);
 }
 
+/* Only a whole word opens a heredoc (review: "$((1<<2))" opened one named
+ * 2 and hid the rest of the file); one never closed is an error. */
+static void test_dockerfile_heredocs(void **state)
+{
+    (void)state;
+    struct fl_lint l;
+    lint_text(&l,
+              "FROM alpine:3.19\n"
+              "RUN echo $((1<<2)) a<<b \"<<x\"\n"
+              "RUN cat <<-'EOT' >/x && cat 3<<\"B\"\n"
+              "\tFROM inside:1\n"
+              "\tEOT\n"
+              "FROM inside:2\n"
+              "B\n"
+              "COPY <<EOF /etc/x\n"
+              "\tEOF\n"                          /* no dash: not the terminator */
+              "FROM inside:3\n"
+              "EOF\n"
+              "FROM nginx:latest\n",
+              FL_LINT_DOCKERFILE);
+    assert_int_equal(l.errors.n, 0);
+    assert_int_equal(l.nrefs, 2);
+    assert_string_equal(l.refs[0].ref, "alpine:3.19");
+    assert_string_equal(l.refs[1].ref, "nginx:latest");
+    assert_int_equal(l.refs[1].line, 12);
+    fl_lint_free(&l);
+
+    lint_text(&l, "FROM alpine:3.19\nRUN <<EOF\necho\nFROM nginx:latest\n", FL_LINT_DOCKERFILE);
+    assert_int_equal(l.nrefs, 1);
+    assert_int_equal(l.errors.n, 1);
+    assert_int_equal(l.errors.items[0].line, 2);
+    assert_int_equal(l.errors.items[0].col, 5);
+    assert_non_null(strstr(l.errors.items[0].msg, "<<EOF is not closed"));
+    assert_true(l.files[0].error);
+    fl_lint_free(&l);
+}
+
 static void test_yaml_fooling(void **state)
 {
     (void)state;
@@ -323,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_clean_and_bad),
         cmocka_unit_test(test_dockerfile_fooling),
         cmocka_unit_test(test_long_syntax_directive),
+        cmocka_unit_test(test_dockerfile_heredocs),
         cmocka_unit_test(test_yaml_fooling),
         cmocka_unit_test(test_subst),
     };
