@@ -339,7 +339,11 @@ int fl_lint_read_yaml(struct fl_lint *l, size_t file, const char *text, size_t l
         fail(&c, FL_ENOMEM);
     } else {
         struct fy_document *doc;
-        for (int n = 0; !c.bad && n < DOCS_MAX && (doc = fy_parse_load_document(fyp)); n++) {
+        /* a structure error (an image that is not a string) is this
+         * file's error, but the documents after it are still read: their
+         * findings must not be lost */
+        for (int n = 0; c.bad != FL_ENOMEM && n < DOCS_MAX && (doc = fy_parse_load_document(fyp));
+             n++) {
             document(&c, doc);
             fy_parse_document_destroy(fyp, doc);
         }

@@ -338,6 +338,30 @@ static void test_yaml_fooling(void **state)
     fl_lint_free(&l);
 }
 
+/* A structure error in one document does not hide the next ones (review:
+ * the loop stopped, a later finding was lost and exit 1 became 2). */
+static void test_yaml_error_then_finding(void **state)
+{
+    (void)state;
+    struct fl_lint l;
+    lint_text(&l,
+              "services:\n"
+              "  a:\n"
+              "    image: [nginx]\n"
+              "---\n"
+              "services:\n"
+              "  b:\n"
+              "    image: nginx:latest\n",
+              FL_LINT_YAML);
+    assert_int_equal(l.errors.n, 1);
+    assert_int_equal(l.errors.items[0].line, 3);
+    assert_true(l.files[0].error);
+    assert_int_equal(l.nrefs, 1);
+    assert_string_equal(l.refs[0].ref, "nginx:latest");
+    assert_int_equal(fl_lint_findings(&l), 1);
+    fl_lint_free(&l);
+}
+
 static void test_subst(void **state)
 {
     (void)state;
@@ -362,6 +386,7 @@ int main(void)
         cmocka_unit_test(test_long_syntax_directive),
         cmocka_unit_test(test_dockerfile_heredocs),
         cmocka_unit_test(test_yaml_fooling),
+        cmocka_unit_test(test_yaml_error_then_finding),
         cmocka_unit_test(test_subst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
