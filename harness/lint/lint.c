@@ -129,12 +129,15 @@ int fl_lint_add(struct fl_lint *l, size_t file, int line, int col, const char *w
         r->rule = classify(ref, &why, normal, sizeof normal);
     }
     r->ref = shown(ref);
-    r->written = value && strcmp(value, written) != 0 ? shown(written) : NULL;
+    /* a too-long value was cut: compare what was kept */
+    int changed = value && (too_long ? strncmp(value, written, REF_MAX + 1) != 0
+                                     : strcmp(value, written) != 0);
+    r->written = changed ? shown(written) : NULL;
     r->where = where ? fl_strdup(where) : NULL;
     r->source = source ? fl_strdup(source) : NULL;
     const char *d = detail ? detail : why;
     r->detail = d ? fl_strdup(d) : NULL;
-    if (!r->ref || (value && strcmp(value, written) && !r->written) || (where && !r->where) ||
+    if (!r->ref || (changed && !r->written) || (where && !r->where) ||
         (source && !r->source) || (d && !r->detail)) {
         free(r->ref);
         free(r->written);
@@ -185,20 +188,33 @@ static int name_char(char c, int first)
            (!first && c >= '0' && c <= '9');
 }
 
+/* Append to a substitution result bounded at REF_MAX + 1 characters:
+ * what does not fit is dropped and *full set, so the caller stops and the
+ * result, one character too long, is classified invalid by fl_lint_add.
+ * Returns 0, or FL_ENOMEM when allocation fails. */
+static int put(struct fl_buf *b, const char *s, size_t n, int *full)
+{
+    if (b->len + n > REF_MAX + 1) {
+        n = REF_MAX + 1 - b->len;
+        *full = 1;
+    }
+    return fl_buf_add(b, s, n);
+}
+
 char *fl_lint_subst(const char *s, const char *(*lookup)(void *ud, const char *name, size_t n),
                     void *ud, int dollar_escape, char *unset, size_t unset_len)
 {
     struct fl_buf b;
-    fl_buf_init(&b, REF_MAX);
+    fl_buf_init(&b, REF_MAX + 2);     /* room for one character too many */
     unset[0] = '\0';
-    int rc = fl_buf_adds(&b, "");
-    for (const char *p = s; *p && !rc;) {
+    int rc = fl_buf_adds(&b, ""), full = 0;
+    for (const char *p = s; *p && !rc && !full;) {
         if (*p != '$') {
-            rc = fl_buf_add(&b, p++, 1);
+            rc = put(&b, p++, 1, &full);
             continue;
         }
         if (dollar_escape && p[1] == '$') {
-            rc = fl_buf_add(&b, "$", 1);
+            rc = put(&b, "$", 1, &full);
             p += 2;
             continue;
         }
@@ -210,7 +226,7 @@ char *fl_lint_subst(const char *s, const char *(*lookup)(void *ud, const char *n
         while (name_char(name[nlen], nlen == 0))
             nlen++;
         if (nlen == 0) {          /* a lone '$' stays */
-            rc = fl_buf_add(&b, p++, 1);
+            rc = put(&b, p++, 1, &full);
             continue;
         }
         end = name + nlen;
@@ -227,7 +243,7 @@ char *fl_lint_subst(const char *s, const char *(*lookup)(void *ud, const char *n
             }
             const char *close = strchr(end, '}');
             if (!close) {
-                rc = fl_buf_adds(&b, p);
+                rc = put(&b, p, strlen(p), &full);
                 break;
             }
             if (word)
@@ -239,16 +255,16 @@ char *fl_lint_subst(const char *s, const char *(*lookup)(void *ud, const char *n
         char kind = op ? (colon ? op[1] : *op) : 0;
         int empty_unset = colon && val && !*val;
         if (kind == '-' && (!val || empty_unset)) {
-            rc = fl_buf_add(&b, word, wlen);
+            rc = put(&b, word, wlen, &full);
         } else if (kind == '+') {
             if (val && !empty_unset)
-                rc = fl_buf_add(&b, word, wlen);
+                rc = put(&b, word, wlen, &full);
         } else if (val && (kind == 0 || kind == '-' || kind == '?')) {
-            rc = fl_buf_adds(&b, val);
+            rc = put(&b, val, strlen(val), &full);
         } else {
             if (!unset[0])
                 snprintf(unset, unset_len, "%.*s", (int)nlen, name);
-            rc = fl_buf_add(&b, p, (size_t)(end - p));
+            rc = put(&b, p, (size_t)(end - p), &full);
         }
         p = end;
     }

@@ -122,7 +122,8 @@ int fl_lint_read_dockerfile(struct fl_lint *l, size_t file, const char *text, si
 /* Substitute $NAME, ${NAME}, ${NAME:-default}, ${NAME-default} (and the
  * :+ / + forms) in s with lookup (NULL: nothing is set); "$$" is a literal
  * '$' when dollar_escape. Returns a malloc'ed string, or NULL when out of
- * memory; *unset names the first variable without a value (static buffer
+ * memory. A result longer than a reference may be (4096 bytes) is cut at
+ * one character more, which fl_lint_add reports as invalid; *unset names the first variable without a value (static buffer
  * of the caller, size unset_len), empty when all resolved. */
 char *fl_lint_subst(const char *s, const char *(*lookup)(void *ud, const char *name, size_t n),
                     void *ud, int dollar_escape, char *unset, size_t unset_len);

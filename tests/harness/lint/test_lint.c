@@ -362,6 +362,44 @@ static void test_yaml_error_then_finding(void **state)
     fl_lint_free(&l);
 }
 
+/* A reference longer than 4096 bytes, written so or by substitution, is
+ * invalid (review: it was reported as out of memory, exit 2). */
+static void test_long_reference(void **state)
+{
+    (void)state;
+    size_t n = 5000;
+    char *text = malloc(n + 64);
+    assert_non_null(text);
+    const char *head = "services:\n  a:\n    image: ";
+    size_t h = strlen(head);
+    memcpy(text, head, h);
+    memset(text + h, 'a', n);
+    strcpy(text + h + n, "\n");
+    struct fl_lint l;
+    lint_text(&l, text, FL_LINT_YAML);
+    assert_int_equal(l.nomem, 0);
+    assert_int_equal(l.errors.n, 0);
+    assert_int_equal(l.nrefs, 1);
+    assert_int_equal(l.refs[0].rule, FL_LINT_INVALID);
+    assert_string_equal(l.refs[0].detail, "longer than 4096 bytes");
+    assert_null(l.refs[0].written);     /* nothing was substituted */
+    fl_lint_free(&l);
+
+    /* 3000 characters, doubled by an ARG */
+    memcpy(text, "ARG A=", 6);
+    memset(text + 6, 'b', 3000);
+    strcpy(text + 3006, "\nFROM ${A}${A}:1\n");
+    lint_text(&l, text, FL_LINT_DOCKERFILE);
+    free(text);
+    assert_int_equal(l.nomem, 0);
+    assert_int_equal(l.nrefs, 1);
+    assert_int_equal(l.refs[0].rule, FL_LINT_INVALID);
+    assert_string_equal(l.refs[0].detail, "longer than 4096 bytes");
+    assert_string_equal(l.refs[0].written, "${A}${A}:1");
+    assert_true(strlen(l.refs[0].ref) < 100);
+    fl_lint_free(&l);
+}
+
 static void test_subst(void **state)
 {
     (void)state;
@@ -387,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_dockerfile_heredocs),
         cmocka_unit_test(test_yaml_fooling),
         cmocka_unit_test(test_yaml_error_then_finding),
+        cmocka_unit_test(test_long_reference),
         cmocka_unit_test(test_subst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
