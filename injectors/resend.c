@@ -4,6 +4,7 @@
 #include "history/history.h"
 #include "proto/http.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,14 @@
 #define URL_MAX 1024
 
 struct resend;
+struct chain;
+
+/* One copy's request: its answer is recorded on its own process, whatever
+ * order the answers come back in and whichever copies failed to go out. */
+struct copy {
+    struct chain *c;
+    int k;
+};
 
 struct chain {
     struct resend *rs;
@@ -23,6 +32,7 @@ struct chain {
     int done;
     int64_t deadline_us;
     uv_timer_t timer;
+    struct copy copies[FL_RESEND_MAX_COPIES];
 };
 
 struct resend {
@@ -34,38 +44,98 @@ struct resend {
     int stopped;
 };
 
-size_t fl_resend_candidates(const struct fl_history *h, const char *workload,
-                            const char *const *state, size_t nstate, const char **out,
-                            size_t max)
+/* The latest ok poll of each key, found by one backward pass: open
+ * addressing on the interned key pointer, grown at half full. */
+struct last_poll {
+    const char *key;           /* interned; NULL: empty slot */
+    const char *value;         /* the latest ok poll value, NULL: none */
+    size_t at;                 /* its index in the history */
+    int taken;                 /* already chosen */
+};
+
+struct poll_map {
+    struct last_poll *slots;
+    size_t cap, n;             /* cap: a power of two */
+};
+
+static struct last_poll *map_slot(struct poll_map *m, const char *key)
+{
+    size_t i = ((uintptr_t)key >> 4) * 0x9E3779B97F4A7C15ull & (m->cap - 1);
+    while (m->slots[i].key && m->slots[i].key != key)
+        i = (i + 1) & (m->cap - 1);
+    return &m->slots[i];
+}
+
+/* The key's entry, added when absent. NULL when out of memory. */
+static struct last_poll *map_get(struct poll_map *m, const char *key)
+{
+    if (2 * (m->n + 1) > m->cap) {
+        struct poll_map g = {.cap = m->cap ? m->cap * 2 : 256};
+        g.slots = calloc(g.cap, sizeof *g.slots);
+        if (!g.slots)
+            return NULL;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i].key)
+                *map_slot(&g, m->slots[i].key) = m->slots[i];
+        g.n = m->n;
+        free(m->slots);
+        *m = g;
+    }
+    struct last_poll *e = map_slot(m, key);
+    if (!e->key) {
+        e->key = key;
+        m->n++;
+    }
+    return e;
+}
+
+int fl_resend_candidates(const struct fl_history *h, const char *workload,
+                         const char *const *state, size_t nstate, const char **out, size_t max,
+                         size_t *nout)
 {
     size_t n = 0, len = fl_history_len(h);
+    struct poll_map m = {0};
+    *nout = 0;
+    for (size_t j = len; j-- > 0;) {
+        const struct fl_op *p = fl_history_get(h, j);
+        if (p->type != FL_OK || !p->value || !p->key || strcmp(p->f, FL_F_POLL) != 0 ||
+            strcmp(p->source, workload) != 0)
+            continue;
+        struct last_poll *e = map_get(&m, p->key);
+        if (!e) {
+            free(m.slots);
+            return FL_ENOMEM;
+        }
+        if (!e->value) {
+            e->value = p->value;
+            e->at = j;
+        }
+    }
     for (size_t i = 0; i < len && n < max; i++) {
         const struct fl_op *op = fl_history_get(h, i);
         if (op->type != FL_OK || !op->key || strcmp(op->f, FL_F_REQUEST) != 0 ||
             strcmp(op->source, workload) != 0)
             continue;
-        int dup = 0;
-        for (size_t k = 0; k < n && !dup; k++)
-            dup = strcmp(out[k], op->key) == 0;
-        if (dup)
-            continue;
-        /* the key's latest ok poll value */
-        const char *last = NULL;
-        for (size_t j = len; j-- > i + 1;) {
-            const struct fl_op *p = fl_history_get(h, j);
-            if (p->type == FL_OK && p->value && p->key && strcmp(p->f, FL_F_POLL) == 0 &&
-                strcmp(p->source, workload) == 0 && strcmp(p->key, op->key) == 0) {
-                last = p->value;
-                break;
-            }
+        struct last_poll *e = map_get(&m, op->key);
+        if (!e) {
+            free(m.slots);
+            return FL_ENOMEM;
         }
+        if (e->taken)
+            continue;
+        /* the key's latest ok poll, if it came after this request */
+        const char *last = e->value && e->at > i ? e->value : NULL;
         int fits = nstate == 0;
         for (size_t s = 0; s < nstate && !fits && last; s++)
             fits = strcmp(state[s], last) == 0;
-        if (fits)
+        if (fits) {
+            e->taken = 1;
             out[n++] = op->key;
+        }
     }
-    return n;
+    free(m.slots);
+    *nout = n;
+    return 0;
 }
 
 /* "{key}" in tpl replaced by key, after "http://ADDR". 0 or -1 (too long). */
@@ -154,12 +224,30 @@ static int get_poll(struct chain *c, const char *f, fl_http_cb cb)
 
 static void on_poll(void *ud, const struct fl_http_result *res);
 
+/* Past the chain's deadline: record that the follow gave up (info) and end
+ * the chain. Returns 1 when it did. */
+static int follow_expired(struct chain *c)
+{
+    struct resend *rs = c->rs;
+    if (fl_run_now(rs->fr->run) < c->deadline_us)
+        return 0;
+    char why[96];
+    snprintf(why, sizeof why, "no status in until after %llu ms",
+             (unsigned long long)rs->spec.timeout_ms);
+    record(c, c->proc, FL_INFO, FL_F_RETRY_FOLLOW, NULL, why);
+    rs->gave_up++;
+    chain_done(c);
+    return 1;
+}
+
 static void on_poll_timer(uv_timer_t *t)
 {
     struct chain *c = t->data;
     if (c->rs->stopped)
         return;
-    if (get_poll(c, FL_F_RETRY_POLL, on_poll))
+    /* a poll that cannot even be sent is retried, but only until the
+     * deadline, as a poll without the wanted status is */
+    if (get_poll(c, FL_F_RETRY_POLL, on_poll) && !follow_expired(c))
         uv_timer_start(&c->timer, on_poll_timer, c->rs->spec.every_ms, 0);
 }
 
@@ -187,15 +275,8 @@ static void on_poll(void *ud, const struct fl_http_result *res)
         chain_done(c);
         return;
     }
-    if (fl_run_now(rs->fr->run) >= c->deadline_us) {
-        char why[96];
-        snprintf(why, sizeof why, "no status in until after %llu ms",
-                 (unsigned long long)rs->spec.timeout_ms);
-        record(c, c->proc, FL_INFO, FL_F_RETRY_FOLLOW, NULL, why);
-        rs->gave_up++;
-        chain_done(c);
+    if (follow_expired(c))
         return;
-    }
     uv_timer_start(&c->timer, on_poll_timer, rs->spec.every_ms, 0);
 }
 
@@ -218,7 +299,8 @@ static void send_copies(struct chain *c)
         int32_t proc = copy_proc(c, (int)k);
         record(c, proc, FL_INVOKE, FL_F_RETRY, NULL, NULL);
         struct fl_http_request rq = {.method = rs->spec.method, .url = url, .max_body = BODY_MAX};
-        if (url_ok && fl_http_submit(rs->http, &rq, on_copy, c, NULL, &err) == 0)
+        c->copies[k] = (struct copy){c, (int)k};
+        if (url_ok && fl_http_submit(rs->http, &rq, on_copy, &c->copies[k], NULL, &err) == 0)
             continue;
         record(c, proc, FL_FAIL, FL_F_RETRY, NULL, err.msg[0] ? err.msg : "not sent");
         c->waiting--;
@@ -229,13 +311,12 @@ static void send_copies(struct chain *c)
 
 static void on_copy(void *ud, const struct fl_http_result *res)
 {
-    struct chain *c = ud;
+    struct copy *cp = ud;
+    struct chain *c = cp->c;
     struct resend *rs = c->rs;
     if (rs->stopped || res->outcome == FL_HTTP_ABORTED)
         return;
-    /* answers come back in any order: number them as they come */
-    int copy = (int)rs->spec.copies - c->waiting;
-    if (record_answer(c, copy_proc(c, copy), FL_F_RETRY, res) == FL_OK)
+    if (record_answer(c, copy_proc(c, cp->k), FL_F_RETRY, res) == FL_OK)
         c->accepted++;
     if (--c->waiting > 0)
         return;
@@ -261,8 +342,10 @@ int fl_resend_start(struct fl_fault_run *fr, const struct fl_resend_spec *spec,
 {
     const char *keys[FL_RESEND_MAX_KEYS];
     size_t max = spec->count < FL_RESEND_MAX_KEYS ? spec->count : FL_RESEND_MAX_KEYS;
-    size_t n = fl_resend_candidates(fr->run->history, spec->workload, spec->state, spec->nstate,
-                                    keys, max);
+    size_t n = 0;
+    if (fl_resend_candidates(fr->run->history, spec->workload, spec->state, spec->nstate, keys,
+                             max, &n))
+        return fl_error_set(err, FL_ENOMEM, "out of memory");
     if (n == 0)
         return fl_error_set(err, FL_EINJECT, "no key captured by workload '%s'%s yet: nothing "
                             "to resend (inject later, or widen `state`)", spec->workload,

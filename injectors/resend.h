@@ -63,10 +63,11 @@ void fl_resend_stop(struct fl_fault_run *fr);
 
 /* Keys eligible for a resend in history h (pure: unit-tested): the keys
  * workload accepted (request ok with a key), earliest first, whose latest
- * ok poll value is in state (any key when nstate == 0). Writes at most max
- * interned key pointers; returns the count. */
-size_t fl_resend_candidates(const struct fl_history *h, const char *workload,
-                            const char *const *state, size_t nstate,
-                            const char **out, size_t max);
+ * ok poll value after that request is in state (any key when nstate ==
+ * 0). Writes at most max interned key pointers and their count to *n.
+ * One pass each way over h. Returns 0, or FL_ENOMEM (*n is 0). */
+int fl_resend_candidates(const struct fl_history *h, const char *workload,
+                         const char *const *state, size_t nstate, const char **out, size_t max,
+                         size_t *n);
 
 #endif

@@ -272,6 +272,14 @@ static void test_unique_unknown(void **state)
 
 /* ---- retry.stale's choice of keys ---------------------------------------- */
 
+static size_t candidates(const struct fl_history *h, const char *workload,
+                         const char *const *st, size_t nst, const char **out, size_t max)
+{
+    size_t n = 99;
+    assert_int_equal(fl_resend_candidates(h, workload, st, nst, out, max, &n), 0);
+    return n;
+}
+
 static void test_resend_candidates(void **state)
 {
     (void)state;
@@ -287,13 +295,36 @@ static void test_resend_candidates(void **state)
     fl_history_add(h, 9, 9, FL_OK, "other", FL_F_POLL, "d", "complete", NULL);
     const char *out[4];
     const char *const done[] = {"complete"};
-    assert_int_equal(fl_resend_candidates(h, "submit", done, 1, out, 4), 1);
+    assert_int_equal(candidates(h, "submit", done, 1, out, 4), 1);
     assert_string_equal(out[0], "a");
     const char *const final[] = {"complete", "failed"};
-    assert_int_equal(fl_resend_candidates(h, "submit", final, 2, out, 4), 2);
+    assert_int_equal(candidates(h, "submit", final, 2, out, 4), 2);
     assert_string_equal(out[1], "b");
-    assert_int_equal(fl_resend_candidates(h, "submit", NULL, 0, out, 4), 3);
-    assert_int_equal(fl_resend_candidates(h, "submit", NULL, 0, out, 2), 2);
+    assert_int_equal(candidates(h, "submit", NULL, 0, out, 4), 3);
+    assert_int_equal(candidates(h, "submit", NULL, 0, out, 2), 2);
+    /* a key accepted twice is chosen once; a poll before a request does
+     * not count for it (e was polled complete, then accepted again) */
+    fl_history_add(h, 10, 4, FL_OK, "submit", FL_F_POLL, "e", "complete", NULL);
+    fl_history_add(h, 11, 4, FL_OK, "submit", FL_F_REQUEST, "e", "202", NULL);
+    fl_history_add(h, 12, 1, FL_OK, "submit", FL_F_REQUEST, "a", "202", NULL);
+    assert_int_equal(candidates(h, "submit", done, 1, out, 4), 1);
+    assert_string_equal(out[0], "a");
+    assert_int_equal(candidates(h, "submit", NULL, 0, out, 4), 4);
+    assert_string_equal(out[3], "e");
+    fl_history_free(h);
+
+    /* many keys (the search was O(requests x history)): the last of 20000
+     * is found */
+    h = fl_history_new(0);
+    char key[32];
+    for (int i = 0; i < 20000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        fl_history_add(h, 2 * i, 1, FL_OK, "submit", FL_F_REQUEST, key, "202", NULL);
+        fl_history_add(h, 2 * i + 1, 1, FL_OK, "submit", FL_F_POLL, key,
+                       i == 19999 ? "complete" : "running", NULL);
+    }
+    assert_int_equal(candidates(h, "submit", done, 1, out, 4), 1);
+    assert_string_equal(out[0], "k19999");
     fl_history_free(h);
 }
 
