@@ -7,8 +7,10 @@
  * hide a duplicate that was once visible:
  *
  *   invalid  some sample holds two or more records of one request;
- *   unknown  no ok sample, a sample that is not a JSON array, or records
- *            without the request id (they cannot be counted);
+ *   unknown  no ok sample, an ok sample without a value (larger than the
+ *            probe keeps: 64 KiB) or that is not a JSON array ("sink
+ *            sample unreadable"), or records without the request id
+ *            (they cannot be counted);
  *   valid    otherwise.
  *
  * Request ids compare as canonical JSON (sorted keys), so 1 and "1" are
@@ -33,7 +35,7 @@ static const struct fl_param params[] = {
     [P_REQUEST] = {"request", FL_PT_STRING, 0, "/request", "JSON Pointer of the logical request id in an effect record", .hi = 256},
 };
 
-#define REPORTED_MAX 1000
+#define REPORTED_MAX 1000   /* counterexamples listed; every duplicate is counted */
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -41,18 +43,41 @@ static int cmp_str(const void *a, const void *b)
 }
 
 struct state {
-    size_t samples, bad_samples, no_id, effects, dups;
-    char *reported[REPORTED_MAX];
-    size_t nreported;
+    size_t samples, unreadable, no_id, effects, dups;
+    char **seen;              /* ids already counted as duplicated, sorted */
+    size_t nseen, capseen;
 };
 
+/* Whether id was already counted as duplicated; if not, remember it (so a
+ * later sample showing it again does not count it twice). Returns 1, 0,
+ * or FL_ENOMEM. */
 static int already(struct state *s, const char *id)
 {
-    for (size_t i = 0; i < s->nreported; i++)
-        if (strcmp(s->reported[i], id) == 0)
+    size_t lo = 0, hi = s->nseen;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(s->seen[mid], id);
+        if (c == 0)
             return 1;
-    if (s->nreported < REPORTED_MAX)
-        s->reported[s->nreported++] = strdup(id);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s->nseen == s->capseen) {
+        size_t cap = s->capseen ? s->capseen * 2 : 64;
+        char **p = realloc(s->seen, cap * sizeof *p);
+        if (!p)
+            return FL_ENOMEM;
+        s->seen = p;
+        s->capseen = cap;
+    }
+    char *copy = strdup(id);
+    if (!copy)
+        return FL_ENOMEM;
+    memmove(&s->seen[lo + 1], &s->seen[lo], (s->nseen - lo) * sizeof *s->seen);
+    s->seen[lo] = copy;
+    s->nseen++;
     return 0;
 }
 
@@ -61,7 +86,7 @@ static int sample(struct state *s, const struct fl_op *op, const char *ptr, stru
 {
     json_t *doc = json_loads(op->value, JSON_DECODE_ANY, NULL);
     if (!json_is_array(doc)) {
-        s->bad_samples++;
+        s->unreadable++;
         json_decref(doc);
         return 0;
     }
@@ -86,14 +111,19 @@ static int sample(struct state *s, const struct fl_op *op, const char *ptr, stru
         size_t e = i + 1;
         while (e < m && strcmp(ids[e], ids[i]) == 0)
             e++;
-        if (e - i > 1 && !already(s, ids[i])) {
-            char why[160], t[32];
-            fl_fmt_time(t, sizeof t, op->time_us);
-            snprintf(why, sizeof why, "%zu effects of one request in the sink (sample at %s)",
-                     e - i, t);
-            size_t idx = (size_t)op->index;
+        int seen = e - i > 1 ? already(s, ids[i]) : 1;
+        if (seen < 0) {
+            rc = seen;
+        } else if (!seen) {
             s->dups++;
-            rc = fl_verdict_add_cex(out, ids[i], why, &idx, 1);
+            if (s->dups <= REPORTED_MAX) {
+                char why[160], t[32];
+                fl_fmt_time(t, sizeof t, op->time_us);
+                snprintf(why, sizeof why, "%zu effects of one request in the sink (sample at %s)",
+                         e - i, t);
+                size_t idx = (size_t)op->index;
+                rc = fl_verdict_add_cex(out, ids[i], why, &idx, 1);
+            }
         }
         i = e;
     }
@@ -111,12 +141,18 @@ static int check(const struct fl_history *h, const struct fl_args *args, struct 
     struct state s = {0};
     for (size_t i = 0; !rc && i < n; i++) {
         const struct fl_op *op = fl_history_get(h, idx[i]);
-        if (op->type == FL_OK && op->value)
+        if (op->type != FL_OK)
+            continue;
+        if (op->value)
             rc = sample(&s, op, args->v[P_REQUEST].s, out);
+        else
+            s.unreadable++;   /* it answered, but no value: too large (the probe keeps
+                               * 64 KiB) or the field missing */
     }
     free(idx);
-    for (size_t i = 0; i < s.nreported; i++)
-        free(s.reported[i]);
+    for (size_t i = 0; i < s.nseen; i++)
+        free(s.seen[i]);
+    free(s.seen);
     if (rc)
         return rc;
     const char *p = args->v[P_PROBE].s;
@@ -127,14 +163,21 @@ static int check(const struct fl_history *h, const struct fl_args *args, struct 
     }
     if (s.samples == 0) {
         out->validity = FL_UNKNOWN;
-        return fl_verdict_summary(out, "no sample of %s was a JSON array of effects (%zu were "
-                                  "not): the sink was never read", p, s.bad_samples);
+        return fl_verdict_summary(out, "no sample of %s was a JSON array of effects (%zu sink "
+                                  "samples unreadable): the sink was never read", p,
+                                  s.unreadable);
     }
-    if (s.no_id || s.bad_samples) {
+    if (s.unreadable) {
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "no duplicate seen, but %zu sink samples of %s "
+                                  "unreadable (no value: larger than the probe keeps, or not "
+                                  "a JSON array): a duplicate may have been in them",
+                                  s.unreadable, p);
+    }
+    if (s.no_id) {
         out->validity = FL_UNKNOWN;
         return fl_verdict_summary(out, "no duplicate seen, but %zu effect records carry no "
-                                  "request id at %s and %zu samples were not arrays", s.no_id,
-                                  args->v[P_REQUEST].s, s.bad_samples);
+                                  "request id at %s", s.no_id, args->v[P_REQUEST].s);
     }
     out->validity = FL_VALID;
     return fl_verdict_summary(out, "every request had its side effect at most once (%zu effects "

@@ -245,6 +245,46 @@ static void test_unique_trimmed_sink(void **state)
     fl_history_free(h);
 }
 
+/* Fooling: the sample that held the duplicate was too large for the probe
+ * (ok, no value): not a pass. */
+static void test_unique_unreadable_sample(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    sample(h, 1.0, FL_OK, "[{\"request\":\"a/0\"}]");
+    sample(h, 2.0, FL_OK, NULL);
+    sample(h, 3.0, FL_OK, "[{\"request\":\"b/0\"}]");
+    struct fl_verdict v = unique(h);
+    assert_int_equal(v.validity, FL_UNKNOWN);
+    fl_t_has(v.summary, "1 sink samples of effects unreadable");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
+/* More duplicated requests than counterexamples are kept, seen in two
+ * snapshots: each is counted once. */
+static void test_unique_many_duplicates(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    size_t n = 1005, cap = n * 2 * 24 + 8, len = 0;
+    char *doc = malloc(cap);
+    assert_non_null(doc);
+    doc[len++] = '[';
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(doc + len, cap - len, "%s{\"request\":%zu},{\"request\":%zu}",
+                                i ? "," : "", i, i);
+    snprintf(doc + len, cap - len, "]");
+    sample(h, 1.0, FL_OK, doc);
+    sample(h, 2.0, FL_OK, doc);
+    free(doc);
+    struct fl_verdict v = unique(h);
+    assert_int_equal(v.validity, FL_INVALID);
+    fl_t_has(v.summary, "1005 requests");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
 static void test_unique_unknown(void **state)
 {
     (void)state;
@@ -341,6 +381,8 @@ int main(void)
         cmocka_unit_test(test_unique_valid_growing_sink),
         cmocka_unit_test(test_unique_duplicate),
         cmocka_unit_test(test_unique_trimmed_sink),
+        cmocka_unit_test(test_unique_unreadable_sample),
+        cmocka_unit_test(test_unique_many_duplicates),
         cmocka_unit_test(test_unique_unknown),
         cmocka_unit_test(test_resend_candidates),
     };
