@@ -9,7 +9,10 @@
  *            came with no non-final status seen since the retry was
  *            accepted ("complete at once"), or its execution marker
  *            (`marker`, e.g. /attempts) equals the one read before the
- *            retry (the old result came back);
+ *            retry (the old result came back); or the batch of copies
+ *            sent at once (a double click) ran the job more than once:
+ *            two or more copies accepted (2xx), or two different new
+ *            markers in the answers after it;
  *   unknown  no final answer was seen after the retry, no read came
  *            before it, or the marker or status is not in an answer;
  *   valid    otherwise.
@@ -17,7 +20,12 @@
  * Markers compare as equal when jansson finds them equal or when they
  * render alike (1 and "1"): a marker that only changed its JSON type did
  * not change. Keys whose every copy was refused (409, say) were not
- * retried and are counted, not judged.
+ * retried and are counted, not judged. A batch ends at the next read of
+ * the key (retry.stale reads before every batch).
+ *
+ * Executions are at-least-once in some services: a job re-run after its
+ * lease expired, between one retry and its final answer, also shows a
+ * second new marker, and is reported here as well (it did run twice).
  */
 #include "checkers/checker.h"
 #include "base/error.h"
@@ -85,7 +93,7 @@ static int is_terminal(const struct fl_pval *t, const json_t *status)
 struct judged {
     enum outcome oc;
     char why[400];
-    size_t ops[4];
+    size_t ops[6];
     size_t nops;
 };
 
@@ -100,8 +108,74 @@ static void render(const json_t *v, char *buf, size_t len)
     fl_buf_free(&b);
 }
 
+/* The batch of the first accepted retry (from it to the next retry.read):
+ * more than one copy accepted, or two different new markers (not the one
+ * read before) in its answers, means the job ran more than once. Judged
+ * after judge_first, whose finding (nothing re-executed) explains more:
+ * overrides j only with an invalid outcome. */
+static void ran_twice(const struct fl_history *h, const char *mptr, const size_t *ops, size_t n,
+                      struct judged *j)
+{
+    size_t r0 = SIZE_MAX, before = SIZE_MAX;
+    for (size_t k = 0; k < n && r0 == SIZE_MAX; k++) {
+        const struct fl_op *op = fl_history_get(h, ops[k]);
+        if (op->type == FL_OK && strcmp(op->f, "retry.read") == 0)
+            before = k;
+        else if (op->type == FL_OK && strcmp(op->f, "retry") == 0)
+            r0 = k;
+    }
+    if (r0 == SIZE_MAX)
+        return;
+    /* without the marker read before, which one is new is not known */
+    json_t *mb = before != SIZE_MAX ? value_at(fl_history_get(h, ops[before])->value, mptr)
+                                    : NULL;
+    size_t accepted = 0, second = SIZE_MAX, m1 = SIZE_MAX, m2 = SIZE_MAX;
+    json_t *first = NULL;
+    for (size_t k = r0; k < n; k++) {
+        const struct fl_op *op = fl_history_get(h, ops[k]);
+        if (strcmp(op->f, "retry.read") == 0)
+            break;
+        if (op->type != FL_OK || (strcmp(op->f, "retry") && strcmp(op->f, "retry.poll")))
+            continue;
+        if (strcmp(op->f, "retry") == 0 && ++accepted == 2)
+            second = k;
+        json_t *m = mb && m2 == SIZE_MAX ? value_at(op->value, mptr) : NULL;
+        if (m && !same_marker(m, mb)) {
+            if (!first) {
+                first = json_incref(m);
+                m1 = k;
+            } else if (!same_marker(m, first)) {
+                m2 = k;
+            }
+        }
+        json_decref(m);
+    }
+    if (accepted > 1) {
+        j->oc = O_INVALID;
+        if (j->nops < 6)
+            j->ops[j->nops++] = ops[second];
+        snprintf(j->why, sizeof j->why, "%zu copies of one retry were accepted (2xx): the job "
+                 "was queued %zu times, ran more than once", accepted, accepted);
+    } else if (m2 != SIZE_MAX) {
+        char a[80], b[80];
+        json_t *v = value_at(fl_history_get(h, ops[m2])->value, mptr);
+        render(first, a, sizeof a);
+        render(v, b, sizeof b);
+        json_decref(v);
+        j->oc = O_INVALID;
+        if (j->nops + 2 <= 6) {
+            j->ops[j->nops++] = ops[m1];
+            j->ops[j->nops++] = ops[m2];
+        }
+        snprintf(j->why, sizeof j->why, "two executions after one retry: %.60s %s, then %s",
+                 mptr, a, b);
+    }
+    json_decref(first);
+    json_decref(mb);
+}
+
 /* One key's ops (history order): judge its first accepted retry. */
-static void judge_key(const struct fl_history *h, const struct fl_args *args, const size_t *ops,
+static void judge_first(const struct fl_history *h, const struct fl_args *args, const size_t *ops,
                       size_t n, struct judged *j)
 {
     const char *mptr = args->v[P_MARKER].s, *sptr = args->v[P_STATUS].s;
@@ -177,6 +251,26 @@ static void judge_key(const struct fl_history *h, const struct fl_args *args, co
     json_decref(mb);
 }
 
+static void judge_key(const struct fl_history *h, const struct fl_args *args, const size_t *ops,
+                      size_t n, struct judged *j)
+{
+    judge_first(h, args, ops, n, j);
+    if (j->oc == O_VALID || j->oc == O_UNKNOWN)
+        ran_twice(h, args->v[P_MARKER].s, ops, n, j);
+    /* the ops of a counterexample are listed in history order, once */
+    for (size_t a = 1; a < j->nops; a++)
+        for (size_t b = a; b > 0 && j->ops[b - 1] > j->ops[b]; b--) {
+            size_t t = j->ops[b];
+            j->ops[b] = j->ops[b - 1];
+            j->ops[b - 1] = t;
+        }
+    size_t m = 0;
+    for (size_t a = 0; a < j->nops; a++)
+        if (m == 0 || j->ops[m - 1] != j->ops[a])
+            j->ops[m++] = j->ops[a];
+    j->nops = m;
+}
+
 static int check(const struct fl_history *h, const struct fl_args *args, struct fl_verdict *out)
 {
     struct fl_keyidx ix;
@@ -202,7 +296,8 @@ static int check(const struct fl_history *h, const struct fl_args *args, struct 
     if (count[O_INVALID]) {
         out->validity = FL_INVALID;
         rc = fl_verdict_summary(out, "%zu of %zu retried jobs were not re-executed (final at "
-                                "once, or %s unchanged)", count[O_INVALID], judged, m);
+                                "once, or %s unchanged) or ran twice for one retry",
+                                count[O_INVALID], judged, m);
     } else if (judged == 0) {
         out->validity = FL_UNKNOWN;
         rc = fl_verdict_summary(out, "no retry by %s was accepted (%zu keys were tried)", src,

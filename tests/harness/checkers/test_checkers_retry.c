@@ -144,6 +144,64 @@ static void test_fresh_only_first_final_counts(void **state)
     fl_history_free(h);
 }
 
+/* A double click: two copies of one batch accepted ran the job twice. */
+static void test_fresh_two_copies_accepted(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    const char *polls[] = {"{\"status\":\"running\",\"attempts\":2}",
+                           "{\"status\":\"complete\",\"attempts\":2}"};
+    retry_chain(h, "j1", 1.0, DONE1, "{\"status\":\"pending\",\"attempts\":1}", polls, 2);
+    size_t second = op(h, 1.05, FL_OK, "retry", "j1", "{\"status\":\"pending\",\"attempts\":1}");
+    struct fl_verdict v = fresh(h);
+    assert_int_equal(v.validity, FL_INVALID);
+    const struct fl_cex *c = fl_t_cex_for(&v, "j1");
+    fl_t_has(c->why, "2 copies of one retry were accepted");
+    int has = 0;
+    for (size_t i = 0; i < c->nops; i++)
+        has |= c->ops[i] == second;
+    assert_true(has);
+    fl_t_ops_sorted(c);
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
+/* One copy accepted, but two new markers after it: it ran twice. */
+static void test_fresh_two_markers(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    const char *polls[] = {"{\"status\":\"pending\",\"attempts\":1}",   /* the old one */
+                           "{\"status\":\"running\",\"attempts\":2}",
+                           "{\"status\":\"running\",\"attempts\":3}",
+                           "{\"status\":\"complete\",\"attempts\":3}"};
+    retry_chain(h, "j1", 1.0, DONE1, "{\"status\":\"pending\",\"attempts\":1}", polls, 4);
+    struct fl_verdict v = fresh(h);
+    assert_int_equal(v.validity, FL_INVALID);
+    fl_t_has(fl_t_cex_for(&v, "j1")->why, "two executions after one retry: /attempts 2, then 3");
+    fl_t_ops_sorted(fl_t_cex_for(&v, "j1"));
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
+/* Fooling the other way: a later batch (after a new read) accepted again,
+ * with its own new marker, is a second retry, not a double click. */
+static void test_fresh_second_batch_is_not_a_duplicate(void **state)
+{
+    (void)state;
+    struct fl_history *h = fl_history_new(0);
+    const char *polls[] = {"{\"status\":\"running\",\"attempts\":2}",
+                           "{\"status\":\"complete\",\"attempts\":2}"};
+    retry_chain(h, "j1", 1.0, DONE1, "{\"status\":\"pending\",\"attempts\":1}", polls, 2);
+    const char *again[] = {"{\"status\":\"complete\",\"attempts\":3}"};
+    retry_chain(h, "j1", 3.0, "{\"status\":\"complete\",\"attempts\":2}",
+                "{\"status\":\"pending\",\"attempts\":2}", again, 1);
+    struct fl_verdict v = fresh(h);
+    assert_int_equal(v.validity, FL_VALID);
+    fl_verdict_free(&v);
+    fl_history_free(h);
+}
+
 static void test_fresh_unknown(void **state)
 {
     (void)state;
@@ -377,6 +435,9 @@ int main(void)
         cmocka_unit_test(test_fresh_new_marker_final_at_once),
         cmocka_unit_test(test_fresh_marker_type_change),
         cmocka_unit_test(test_fresh_only_first_final_counts),
+        cmocka_unit_test(test_fresh_two_copies_accepted),
+        cmocka_unit_test(test_fresh_two_markers),
+        cmocka_unit_test(test_fresh_second_batch_is_not_a_duplicate),
         cmocka_unit_test(test_fresh_unknown),
         cmocka_unit_test(test_unique_valid_growing_sink),
         cmocka_unit_test(test_unique_duplicate),
