@@ -28,7 +28,13 @@
  *                      no sample that says either way (none taken, or only
  *                      timeouts) leaves the episode unknown.
  *
+ * An episode no longer than grace is a harmless dip, unless it was still
+ * below min when the window ended: then whether it would have lasted is
+ * not known (unknown, "still below min when judging ended").
+ *
  * No instance event for the service at all, or an empty window: unknown.
+ * Without a steady phase, a service that never had min ready instances is
+ * unknown too: the run may have ended before it was meant to be ready.
  */
 #include "checkers/checker.h"
 #include "base/error.h"
@@ -312,6 +318,7 @@ static int add_cex(struct fl_verdict *out, const struct cap *c, const struct epi
 /* What the episodes came to. */
 struct tally {
     size_t bad, unknown, short_, surfaced, nsaid;
+    size_t cut;              /* short, but still below min when the window ended */
     int lowest;
     char grace[32];
 };
@@ -357,6 +364,20 @@ static int judge_episode(const struct cap *c, const struct episode *e, const cha
     return add_cex(out, c, e, why, SIZE_MAX, SIZE_MAX);
 }
 
+/* An episode no longer than grace that the end of the window cut off:
+ * counted and reported as unknown. Returns 0 or FL_ENOMEM. */
+static int judge_cut(const struct cap *c, const struct episode *e, struct tally *t,
+                     struct fl_verdict *out)
+{
+    char t0[32], why[256];
+    fl_fmt_time(t0, sizeof t0, e->start);
+    snprintf(why, sizeof why, "still below min when judging ended: from %s (%.1fs, grace %s), "
+             "as low as %d of min %d", t0, (double)(e->end - e->start) / 1e6, t->grace,
+             e->lowest, c->min);
+    t->cut++;
+    return add_cex(out, c, e, why, SIZE_MAX, SIZE_MAX);
+}
+
 static int summarize(const struct cap *c, const char *probe, const struct tally *t,
                      struct fl_verdict *out)
 {
@@ -371,6 +392,12 @@ static int summarize(const struct cap *c, const char *probe, const struct tally 
         return fl_verdict_summary(out, "%s had fewer than %d ready instances for longer than "
                                   "%s, %zu time%s (as low as %d)", svc, c->min, gr, t->bad,
                                   t->bad == 1 ? "" : "s", t->lowest);
+    }
+    if (t->cut) {
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "%s was still below min %d ready instances when judging "
+                                  "ended, for less than %s: whether it recovered in time is "
+                                  "not known", svc, c->min, gr);
     }
     if (t->unknown) {
         out->validity = FL_UNKNOWN;
@@ -399,9 +426,12 @@ static int nothing_to_judge(const struct cap *c, struct fl_verdict *out)
                                   "capacity cannot be judged", c->service);
     }
     if (c->ws < 0) {
-        out->validity = FL_INVALID;
-        return fl_verdict_summary(out, "%s never had %d ready instance%s", c->service, c->min,
-                                  c->min == 1 ? "" : "s");
+        /* only without a steady phase (with one, the window starts there):
+         * the run may have ended before the service was meant to be up */
+        out->validity = FL_UNKNOWN;
+        return fl_verdict_summary(out, "%s never had %d ready instance%s, and the history has "
+                                  "no steady phase: its capacity cannot be judged", c->service,
+                                  c->min, c->min == 1 ? "" : "s");
     }
     if (!c->has_window) {
         out->validity = FL_UNKNOWN;
@@ -432,7 +462,9 @@ static int check(const struct fl_history *h, const struct fl_args *a, struct fl_
     for (size_t i = 0; i < nep && !rc; i++) {
         if (ep[i].lowest < t.lowest)
             t.lowest = ep[i].lowest;
-        if (ep[i].end - ep[i].start <= c.grace)
+        if (ep[i].end - ep[i].start <= c.grace && ep[i].end >= c.we)
+            rc = judge_cut(&c, &ep[i], &t, out);
+        else if (ep[i].end - ep[i].start <= c.grace)
             t.short_++;
         else
             rc = judge_episode(&c, &ep[i], probe, expect, samples, ns, &t, out);

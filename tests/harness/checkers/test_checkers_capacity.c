@@ -340,7 +340,31 @@ static void test_empty_and_never(void **state)
     ev(30, "api.0", FL_INFO, "restarting in 1s");
     h = build();
     a = args(2, 3000, NULL, NULL);
-    assert_int_equal(judge(h, &a, "api never had 2 ready instances"), FL_INVALID);
+    assert_int_equal(judge(h, &a, "api never had 2 ready instances"), FL_UNKNOWN);
+    fl_history_free(h);
+}
+
+/* Fooling: a kill just before the window ends is shorter than grace only
+ * because judging stopped; it is not a harmless dip. */
+static void test_cut_by_window_end(void **state)
+{
+    (void)state;
+    run_frame(30);
+    down(29, "api.1");              /* 1s before teardown, grace 5s, never back */
+    struct fl_history *h = build();
+    struct fl_args a = args(3, 5000, NULL, NULL);
+    struct fl_verdict v = fl_t_run("capacity", h, &a);
+    assert_int_equal(v.validity, FL_UNKNOWN);
+    fl_t_has(v.summary, "still below min 3 ready instances when judging ended");
+    fl_t_has(fl_t_cex_for(&v, "api")->why, "still below min when judging ended");
+    fl_verdict_free(&v);
+    fl_history_free(h);
+    /* back up before the end: a dip */
+    run_frame(30);
+    down(28, "api.1");
+    up(28.5, "api.1");
+    h = build();
+    assert_int_equal(judge(h, &a, "1 dip"), FL_VALID);
     fl_history_free(h);
 }
 
@@ -423,6 +447,7 @@ int main(void)
         cmocka_unit_test(test_expect_and_relapse),
         cmocka_unit_test(test_missing_samples),
         cmocka_unit_test(test_empty_and_never),
+        cmocka_unit_test(test_cut_by_window_end),
         cmocka_unit_test(test_fooling_keys),
         cmocka_unit_test(test_compose_records),
     };
