@@ -2,6 +2,7 @@
 #include "injectors/faketime.h"
 #include "core/journal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -12,6 +13,9 @@
 #include <unistd.h>
 
 #define LIB_NAME "libfaketime.so.1"
+#define CLOCK_FILES_MAX 100000     /* entries removed from a clock folder */
+
+extern char **environ;
 
 #if defined(__x86_64__)
 #define MULTIARCH "x86_64-linux-gnu"
@@ -50,7 +54,8 @@ int fl_faketime_lib(char *buf, size_t len, struct fl_error *err)
                         "FAULTLINE_LIBFAKETIME at it", LIB_NAME, MULTIARCH);
 }
 
-/* The run's state folder: where its journal is, else its output folder. */
+/* The run's state folder: where its journal is, else (unit tests only:
+ * a run with a controlled clock needs a journal) its output folder. */
 static int state_dir(const struct fl_run *run, char *buf, size_t len)
 {
     const char *j = run->journal ? fl_journal_path(run->journal) : NULL;
@@ -60,12 +65,22 @@ static int state_dir(const struct fl_run *run, char *buf, size_t len)
     return n > 0 && (size_t)n < len ? 0 : FL_EINVAL;
 }
 
-int fl_faketime_path(const struct fl_run *run, const char *id, char *buf, size_t len)
+int fl_faketime_dir(const struct fl_run *run, char *buf, size_t len)
 {
     char dir[3072];
     if (state_dir(run, dir, sizeof dir))
         return FL_EINVAL;
-    int n = snprintf(buf, len, "%s/%s.clock.%s", dir, run->run_tag ? run->run_tag : "run", id);
+    int n = snprintf(buf, len, "%s/%s" FL_FAKETIME_DIR_SUFFIX, dir,
+                     run->run_tag ? run->run_tag : "run");
+    return n > 0 && (size_t)n < len ? 0 : FL_EINVAL;
+}
+
+int fl_faketime_path(const struct fl_run *run, const char *id, char *buf, size_t len)
+{
+    char dir[3584];
+    if (fl_faketime_dir(run, dir, sizeof dir))
+        return FL_EINVAL;
+    int n = snprintf(buf, len, "%s/%s.clock", dir, id);
     return n > 0 && (size_t)n < len ? 0 : FL_EINVAL;
 }
 
@@ -109,13 +124,17 @@ void fl_faketime_format(int64_t ms, char *buf, size_t len)
 }
 
 /* Replace path's content with text atomically (a rename), so libfaketime
- * never reads a half-written offset. 0 or -errno. */
+ * never reads a half-written offset. The temporary file is made new
+ * (O_EXCL, O_NOFOLLOW after removing a leftover): a symlink planted at
+ * its name cannot redirect the write. 0 or -errno. */
 static int write_atomic(const char *path, const char *text)
 {
     char tmp[4200];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (unlink(tmp) && errno != ENOENT)
+        return -errno;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     size_t n = strlen(text);
@@ -170,10 +189,35 @@ int fl_faketime_shift(struct fl_run *run, const struct fl_instance *in, int64_t 
 
 int fl_faketime_reset_file(const char *path)
 {
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) < sizeof tmp)
+        unlink(tmp);              /* left by a crash between create and rename */
     if (access(path, F_OK) != 0)
         return 1;
     int rc = write_atomic(path, "+0\n");
     if (unlink(path) && !rc && errno != ENOENT)
+        rc = -errno;
+    return rc;
+}
+
+int fl_faketime_remove_dir(const char *path)
+{
+    size_t n = strlen(path), sl = strlen(FL_FAKETIME_DIR_SUFFIX);
+    if (n <= sl || strcmp(path + n - sl, FL_FAKETIME_DIR_SUFFIX) != 0)
+        return -EINVAL;           /* not one of ours: never emptied */
+    DIR *d = opendir(path);
+    if (!d)
+        return errno == ENOENT ? 1 : -errno;
+    int rc = 0;
+    struct dirent *e;
+    for (int i = 0; i < CLOCK_FILES_MAX && (e = readdir(d)); i++) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) && errno != ENOENT && !rc)
+            rc = -errno;
+    }
+    closedir(d);
+    if (rmdir(path) && errno != ENOENT && !rc)
         rc = -errno;
     return rc;
 }
@@ -226,10 +270,6 @@ static int env_hook(void *ud, const struct fl_instance *in, char **env, size_t m
                                 svc->env[i].key, svc->env[i].key[0] == 'F'
                                 ? "FAKETIME overrides the timestamp file faultline rewrites; "
                                   "remove it" : "faultline preloads libfaketime itself; remove it");
-    if (getenv("FAKETIME"))
-        return fl_error_set(err, FL_EINVAL, "FAKETIME is set in faultline's environment: it "
-                            "would override the timestamp file of service '%s' (a controlled "
-                            "clock); unset it", svc->name);
     char lib[1024], path[4096], pre[2048];
     int rc = fl_faketime_lib(lib, sizeof lib, err);
     if (rc)
@@ -292,6 +332,44 @@ static int refuse_known_bad(const struct fl_service *svc, struct fl_error *err)
     return 0;
 }
 
+/* The first FAKETIME* variable of faultline's environment ("NAME=value"),
+ * or NULL. */
+static const char *inherited_faketime(void)
+{
+    for (size_t i = 0; environ && environ[i] && i < 100000; i++)
+        if (strncmp(environ[i], "FAKETIME", 8) == 0)
+            return environ[i];
+    return NULL;
+}
+
+/* The run's clock folder, <state folder>/<tag>.clocks, journaled before
+ * it is made (recover empties and removes it). The state folder stays
+ * 0700; this one is 0711: a service that drops privileges (nginx workers
+ * as nobody: measured, they silently stayed on real time) must reach its
+ * file, and nobody can list the folder. Its ancestors must be searchable
+ * too. 0 or FL_E* with err set. */
+static int make_clock_dir(struct fl_run *run, struct fl_error *err)
+{
+    char dir[3584];
+    if (fl_faketime_dir(run, dir, sizeof dir))
+        return fl_error_set(err, FL_EINVAL, "clock folder path too long");
+    const char *kv[] = {"path", dir, NULL};
+    int rc = fl_journal_undo(run->journal, FL_FAKETIME_DIR_UNDO, run->run_tag ? run->run_tag
+                             : "run", kv, NULL, err);
+    if (rc)
+        return rc;
+    struct stat sb;
+    if (mkdir(dir, 0700) && errno != EEXIST)
+        return fl_error_set(err, FL_EIO, "cannot make the clock folder %s: %s", dir,
+                            strerror(errno));
+    if (lstat(dir, &sb) || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid())
+        return fl_error_set(err, FL_EIO, "the clock folder %s is not a folder of ours", dir);
+    if (chmod(dir, 0711))
+        return fl_error_set(err, FL_EIO, "cannot let services reach their clock files in %s: "
+                            "%s", dir, strerror(errno));
+    return 0;
+}
+
 int fl_faketime_attach(struct fl_run *run, struct fl_error *err)
 {
     const struct fl_service *first = NULL;
@@ -307,18 +385,23 @@ int fl_faketime_attach(struct fl_run *run, struct fl_error *err)
     }
     if (!first)
         return 0;
-    /* The state folder is 0700; its clock files must be reachable by a
-     * service that drops privileges (nginx workers as nobody: measured,
-     * they silently stayed on real time). Search permission only: nobody
-     * can list the folder, and the journals in it stay 0600. */
-    char dir[3072];
-    struct stat sb;
-    if (state_dir(run, dir, sizeof dir) == 0 && stat(dir, &sb) == 0 &&
-        (sb.st_mode & 0011) != 0011 && chmod(dir, (sb.st_mode & 07777) | 0011))
-        return fl_error_set(err, FL_EIO, "cannot let services reach their clock files in %s: "
-                            "%s", dir, strerror(errno));
+    if (!run->journal)
+        return fl_error_set(err, FL_EINVAL, "%s:%d:%d: service '%s' has a controlled clock, "
+                            "but this run keeps no journal: a faked clock could outlive a "
+                            "crash (give the run a state folder)", first->clock_pos.file,
+                            first->clock_pos.line, first->clock_pos.col, first->name);
+    const char *var = inherited_faketime();
+    if (var)
+        return fl_error_set(err, FL_EINVAL, "%.*s is set in faultline's environment: the "
+                            "services with a controlled clock (such as '%s') would inherit it "
+                            "and libfaketime would not follow the timestamp file faultline "
+                            "rewrites as it should; unset every FAKETIME* variable",
+                            (int)strcspn(var, "="), var, first->name);
     char lib[1024];
     int rc = fl_faketime_lib(lib, sizeof lib, err);
+    if (rc)
+        return rc;
+    rc = make_clock_dir(run, err);
     if (rc)
         return rc;
     struct fl_target *t = run->target;

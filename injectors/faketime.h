@@ -3,8 +3,12 @@
  *
  * A service with `clock: controlled` (or controlled-wall) starts with
  * libfaketime preloaded and FAKETIME_TIMESTAMP_FILE naming one file per
- * instance, DIR/TAG.clock.ID (DIR: the run's state folder, where its
- * journal is; the output folder when the run has no journal). The file
+ * instance, DIR/TAG.clocks/ID.clock (DIR: the run's state folder, where
+ * its journal is; a controlled clock is refused without a journal). The
+ * folder TAG.clocks is made at attach (journaled as "clock.dir" before,
+ * recover empties and removes it) with mode 0711, so that a service
+ * running as another user reaches its file while the state folder stays
+ * 0700. The file
  * holds the instance's offset from real time in libfaketime's own syntax
  * ("+660.000", seconds); FAKETIME_NO_CACHE=1 makes libfaketime read it on
  * every clock call, so a rewrite reaches the running process (measured:
@@ -17,8 +21,9 @@
  * recover, and the run's own final recovery, reset it to +0 and delete it,
  * so no faked clock outlives a run.
  *
- * Pitfalls handled (docs/clocks.md): a set FAKETIME variable overrides the
- * file (refused); FAKETIME_DISABLE_SHM=1 (no shared-memory segments left
+ * Pitfalls handled (docs/clocks.md): a FAKETIME* variable in faultline's
+ * environment (FAKETIME overrides the file, others change how it is read)
+ * is refused; FAKETIME_DISABLE_SHM=1 (no shared-memory segments left
  * behind); controlled-wall adds FAKETIME_DONT_FAKE_MONOTONIC=1; a program
  * that does not go through libc for time (static binaries, Go) is detected
  * after start by looking for the library in /proc/PID/maps.
@@ -33,6 +38,8 @@
 #include "core/target.h"
 
 #define FL_FAKETIME_UNDO "clock.reset"
+#define FL_FAKETIME_DIR_UNDO "clock.dir"
+#define FL_FAKETIME_DIR_SUFFIX ".clocks"
 
 /* Where libfaketime.so.1 is: $FAULTLINE_LIBFAKETIME when set, else the
  * first that exists of /usr/lib/<multiarch>/faketime/, /usr/lib/faketime/,
@@ -40,13 +47,17 @@
  * 0, or FL_ENOTFOUND with err naming the places looked at and the fix. */
 int fl_faketime_lib(char *buf, size_t len, struct fl_error *err);
 
+/* The run's clock folder (DIR/TAG.clocks). 0 or FL_EINVAL (too long). */
+int fl_faketime_dir(const struct fl_run *run, char *buf, size_t len);
+
 /* The timestamp file of instance id in run. 0 or FL_EINVAL (too long). */
 int fl_faketime_path(const struct fl_run *run, const char *id, char *buf, size_t len);
 
 /* Register the environment hook with the run's target when a service has
- * a controlled clock (nothing to do otherwise). Call after the target is
- * created and before it starts. 0 or FL_E* with err set (no libfaketime,
- * a target without environment hooks). */
+ * a controlled clock (nothing to do otherwise), and make the clock folder.
+ * Call after the target is created and before it starts. 0 or FL_E* with
+ * err set (no journal, a FAKETIME* variable in the environment, no
+ * libfaketime, a target without environment hooks). */
 int fl_faketime_attach(struct fl_run *run, struct fl_error *err);
 
 /* Shift instance in's clock by delta_ms (read, add, write atomically).
@@ -64,9 +75,15 @@ void fl_faketime_format(int64_t ms, char *buf, size_t len);
  * when /proc/PID/maps cannot be read. */
 int fl_faketime_loaded(int pid);
 
-/* Reset path to real time and delete it (recover's "clock.reset"). 0, 1
- * when there was nothing to reset, or negative errno. */
+/* Reset path to real time and delete it, and a PATH.tmp left by a crash
+ * (recover's "clock.reset"). 0, 1 when there was nothing to reset, or
+ * negative errno. */
 int fl_faketime_reset_file(const char *path);
+
+/* Empty and remove a clock folder (recover's "clock.dir"); a path that
+ * does not end in ".clocks" is refused (-EINVAL). 0, 1 when it did not
+ * exist, or negative errno. */
+int fl_faketime_remove_dir(const char *path);
 
 /* For the time.* injectors: check that the fault's service has a
  * controlled clock (setup). 0 or FL_EINVAL naming the fix. */

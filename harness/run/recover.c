@@ -182,6 +182,16 @@ static int undo_clock_reset(const struct fl_journal_undo *u, char *why, size_t l
     return rc;
 }
 
+static int undo_clock_dir(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    int rc = path && path[0] ? fl_faketime_remove_dir(path) : -EINVAL;
+    if (rc < 0)
+        snprintf(why, len, "cannot remove the clock folder %s: %s", path ? path : "",
+                 strerror(-rc));
+    return rc;
+}
+
 /* ---- Docker (the compose target) --------------------------------------- */
 
 #define DOCKER_TIMEOUT_MS 10000
@@ -380,6 +390,7 @@ static const struct {
     {"docker.policy", undo_docker_policy, "restored the restart policy of"},
     {"docker.cont", undo_docker_cont, "sent SIGCONT to the container of"},
     {"docker.connect", undo_docker_connect, "reconnected to its network the container of"},
+    {FL_FAKETIME_DIR_UNDO, undo_clock_dir, "removed the clock folder of"},
 };
 
 int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)

@@ -5,11 +5,13 @@
 #    monotonic clock never moves;
 #  - no faked clock outlives a run: after Ctrl-C, after a SIGKILLed run (the
 #    guardian heals it) and after one healed by `faultline recover` (no
-#    guardian), the clock file is gone and `date` run
+#    guardian), the clock file and its folder are gone, the state folder is
+#    still 0700, and `date` run
 #    under the same libfaketime environment tells real time (it told +1 day
 #    while the run was alive);
 #  - a service whose clock cannot be controlled is refused with the reason:
-#    a statically linked program, a FAKETIME variable in the environment.
+#    a statically linked program, a FAKETIME or FAKETIME_* variable in the
+#    environment.
 source "$(dirname "$0")/lib.sh"
 cd "$SRC"
 lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1 2>/dev/null | head -1 || true)
@@ -71,7 +73,7 @@ start_long_skew() {
   set -e
   CLOCKFILE=""
   for _ in $(seq 1 200); do
-    CLOCKFILE=$(ls "$FAULTLINE_STATE_DIR"/*.clock.api.0 2>/dev/null | head -1 || true)
+    CLOCKFILE=$(ls "$FAULTLINE_STATE_DIR"/*.clocks/api.0.clock 2>/dev/null | head -1 || true)
     [ -n "$CLOCKFILE" ] && grep -q '^+86400' "$CLOCKFILE" 2>/dev/null && return 0
     sleep 0.1
   done
@@ -99,6 +101,9 @@ assert_real_again() {
   [ $(( faked - now )) -lt 5 ] && [ $(( now - faked )) -lt 5 ] \
     || fail "$1: a process under the hook still sees $faked, real is $now"
   [ ! -e "$CLOCKFILE" ] || fail "$1: the clock file outlived the run"
+  [ ! -e "$(dirname "$CLOCKFILE")" ] || fail "$1: the clock folder outlived the run"
+  [ "$(stat -c %a "$FAULTLINE_STATE_DIR")" = 700 ] \
+    || fail "$1: the state folder is $(stat -c %a "$FAULTLINE_STATE_DIR"), not 700"
 }
 
 start_long_skew ctrlc
@@ -154,7 +159,14 @@ RC=$?
 set -e
 [ $RC -eq 2 ] || { show_output; fail "FAKETIME set: exit $RC, expected 2"; }
 grep -q 'FAKETIME is set' "$TMP/stdout" "$TMP/stderr" || { show_output; fail "FAKETIME set: no clear reason"; }
-pass "a FAKETIME variable in the environment is refused"
+set +e
+FAKETIME_NO_CACHE=0 "$FL" run tests/data/clock/long-skew.yaml --out "$TMP/fk2" >"$TMP/stdout" 2>"$TMP/stderr"
+RC=$?
+set -e
+[ $RC -eq 2 ] || { show_output; fail "FAKETIME_NO_CACHE set: exit $RC, expected 2"; }
+grep -q 'FAKETIME_NO_CACHE is set' "$TMP/stdout" "$TMP/stderr" \
+  || { show_output; fail "FAKETIME_NO_CACHE set: no clear reason"; }
+pass "a FAKETIME or FAKETIME_* variable in the environment is refused"
 run_fl run tests/data/clock/redis.yaml --out "$TMP/redis"
 [ $RC -eq 2 ] || { show_output; fail "redis-server with a controlled clock: exit $RC, expected 2"; }
 grep -q 'redis.yaml:7:5: .*redis-server hangs at start under libfaketime' "$TMP/stdout" "$TMP/stderr" \

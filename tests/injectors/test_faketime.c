@@ -10,11 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/journal.h"
+#include "core/model.h"
 #include "core/run_context.h"
 #include "core/target.h"
 #include "injectors/faketime.h"
+#include "run/recover.h"
 
 static void test_format_parse(void **state)
 {
@@ -58,9 +62,11 @@ static void test_shift_and_reset(void **state)
     snprintf(in.id, sizeof in.id, "api.1");
     char path[4096];
     assert_int_equal(fl_faketime_path(&run, in.id, path, sizeof path), 0);
-    char want[4200];
-    snprintf(want, sizeof want, "%s/run-1-2-0.clock.api.1", dir);
+    char want[4200], clocks[4096];
+    snprintf(want, sizeof want, "%s/run-1-2-0.clocks/api.1.clock", dir);
     assert_string_equal(path, want);
+    assert_int_equal(fl_faketime_dir(&run, clocks, sizeof clocks), 0);
+    assert_int_equal(mkdir(clocks, 0700), 0);       /* fl_faketime_attach makes it */
     struct fl_error err = {0};
     int64_t now;
     /* no file yet: real time, shifts add up, and come back to +0 */
@@ -88,6 +94,111 @@ static void test_shift_and_reset(void **state)
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     assert_int_not_equal(access(tmp, F_OK), 0);
+
+    /* a symlink planted at the temporary name does not redirect the write */
+    char victim[4200];
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    f = fopen(victim, "w");
+    assert_non_null(f);
+    fputs("keep", f);
+    fclose(f);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(fl_faketime_shift(&run, &in, 1000, &now, &err), 0);
+    f = fopen(victim, "r");
+    assert_non_null(f);
+    text[0] = '\0';
+    assert_non_null(fgets(text, sizeof text, f));
+    fclose(f);
+    assert_string_equal(text, "keep");
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISREG(sb.st_mode));
+    /* a .tmp left by a crash goes with the reset */
+    f = fopen(tmp, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(fl_faketime_reset_file(path), 0);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    f = fopen(tmp, "w");            /* also when the clock file itself is gone */
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(fl_faketime_reset_file(path), 1);
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    assert_int_equal(unlink(victim), 0);
+    assert_int_equal(rmdir(clocks), 0);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* ---- fl_faketime_attach: the clock folder, the journal, the environment -- */
+
+static int hooks;
+
+static int fake_add_env_hook(struct fl_target *t, fl_env_hook fn, void *ud, struct fl_error *err)
+{
+    (void)t;
+    (void)fn;
+    (void)ud;
+    (void)err;
+    hooks++;
+    return 0;
+}
+
+static const struct fl_target_type fake_type = {
+    .name = "fake", .ops = FL_TOP_ENV, .add_env_hook = fake_add_env_hook};
+
+static void test_attach(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/fl-faketime-XXXXXX", lib[64];
+    assert_non_null(mkdtemp(dir));          /* the state folder: 0700 */
+    snprintf(lib, sizeof lib, "%s/lib.so", dir);
+    FILE *f = fopen(lib, "w");              /* stands in for libfaketime: only opened */
+    assert_non_null(f);
+    fclose(f);
+    setenv("FAULTLINE_LIBFAKETIME", lib, 1);
+    struct fl_service svc = {.name = "api", .clock = FL_CLOCK_CONTROLLED,
+                             .clock_pos = {.file = "s.yaml", .line = 3, .col = 12}};
+    struct fl_scenario sc = {.name = "t", .services = &svc, .nservices = 1};
+    struct fl_target target = {.type = &fake_type};
+    struct fl_run run = {.sc = &sc, .target = &target, .outdir = dir, .run_tag = "run-1-2-0"};
+    struct fl_error err = {0};
+
+    /* without a journal a faked clock could outlive a crash: refused */
+    assert_int_equal(fl_faketime_attach(&run, &err), FL_EINVAL);
+    assert_non_null(strstr(err.msg, "no journal"));
+
+    assert_int_equal(fl_journal_open(&run.journal, dir, run.run_tag, "test", &err), 0);
+    /* any inherited FAKETIME* variable, not only FAKETIME: refused */
+    setenv("FAKETIME_NO_CACHE", "0", 1);
+    memset(&err, 0, sizeof err);
+    assert_int_equal(fl_faketime_attach(&run, &err), FL_EINVAL);
+    assert_non_null(strstr(err.msg, "FAKETIME_NO_CACHE is set"));
+    unsetenv("FAKETIME_NO_CACHE");
+    assert_int_equal(hooks, 0);
+
+    memset(&err, 0, sizeof err);
+    assert_int_equal(fl_faketime_attach(&run, &err), 0);
+    assert_int_equal(hooks, 1);
+    struct stat sb;
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0700);          /* the state folder is left alone */
+    char clocks[4096];
+    assert_int_equal(fl_faketime_dir(&run, clocks, sizeof clocks), 0);
+    assert_int_equal(lstat(clocks, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    assert_int_equal(sb.st_mode & 07777, 0711);
+    /* a clock file and a leftover .tmp in it; the run's recovery removes all */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/api.0.clock.tmp", clocks);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fclose(f);
+    assert_int_equal(fl_recover_file(fl_journal_path(run.journal), 1, NULL, NULL, NULL, &err),
+                     0);
+    assert_int_not_equal(access(clocks, F_OK), 0);
+    fl_journal_close(run.journal, 1);
+    unsetenv("FAULTLINE_LIBFAKETIME");
+    assert_int_equal(unlink(lib), 0);
     assert_int_equal(rmdir(dir), 0);
 }
 
@@ -104,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_format_parse),
         cmocka_unit_test(test_shift_and_reset),
+        cmocka_unit_test(test_attach),
         cmocka_unit_test(test_loaded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
