@@ -59,21 +59,31 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
     return 0;
 }
 
+/* Admit every instance again, also after one fails (the others must not
+ * stay blocked); the first failure is reported, the state freed. */
 static int revert(struct fl_fault_run *fr, struct fl_error *err)
 {
     struct rejected *r = fr->state;
     if (!r)
         return 0;
     fr->desc[0] = '\0';
+    int first = 0;
+    size_t admitted = 0;
     for (size_t i = 0; i < r->n; i++) {
-        int rc = fl_target_unblock_restarts(fr->run->target, r->in[i], err);
-        if (rc)
-            return rc;
-        fl_inj_descf(fr, "%s%s", i ? ", " : "admit starts of ", r->in[i]->id);
+        struct fl_error e = {0};
+        int rc = fl_target_unblock_restarts(fr->run->target, r->in[i], &e);
+        if (rc) {
+            if (!first) {
+                first = rc;
+                *err = e;
+            }
+            continue;
+        }
+        fl_inj_descf(fr, "%s%s", admitted++ ? ", " : "admit starts of ", r->in[i]->id);
     }
     free(r);
     fr->state = NULL;
-    return 0;
+    return first;
 }
 
 const struct fl_injector_type fl_injector_image_reject = {
