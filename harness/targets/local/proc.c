@@ -174,6 +174,14 @@ static int inst_resolve(void *ud, const char *name, size_t len, struct fl_buf *o
         return fl_buf_addf(out, "%d", in->pub.replica) ? FL_ENOMEM : 0;
     if (len == 4 && memcmp(name, "host", 4) == 0)
         return fl_buf_adds(out, "127.0.0.1") ? FL_ENOMEM : 0;
+    if (len > 7 && memcmp(name, "volume.", 7) == 0) {
+        const struct local_vol *lv = fl_local_volume(in, name + 7, len - 7);
+        if (!lv || !lv->dst[0])
+            return fl_error_set(err, FL_ENOTFOUND, "${%.*s}: %s has no volume '%.*s'%s",
+                                (int)len, name, in->pub.id, (int)(len - 7), name + 7,
+                                lv ? " yet (a volume path may not name a volume)" : "");
+        return fl_buf_adds(out, lv->dst) ? FL_ENOMEM : 0;
+    }
     struct fl_run *run = in->lt->run;
     int rc = fl_run_resolve(run, name, len, out, err);
     if (rc == FL_ENOTFOUND && run->target != &in->lt->base)
@@ -206,6 +214,11 @@ static void free_strv(char **v)
     for (size_t i = 0; v[i]; i++)
         free(v[i]);
     free(v);
+}
+
+char *fl_local_expand(struct local_inst *in, const char *tpl, struct fl_error *err)
+{
+    return expand(in, tpl, err);
 }
 
 static char **expand_argv(struct local_inst *in, const char *const *tpl, size_t n,
@@ -269,7 +282,7 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    size_t cap = n + svc->nenv + 3 + lt->nhooks * HOOK_MAX_VARS;
+    size_t cap = n + svc->nenv + 4 + lt->nhooks * HOOK_MAX_VARS;
     char **v = calloc(cap, sizeof *v);
     if (!v)
         goto oom;
@@ -308,6 +321,10 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         goto oom;
     }
     v[k++] = b.p;
+    if (in->nvols && !(v[k++] = fl_local_volumes_env(in, err))) {
+        free_strv(v);
+        return NULL;
+    }
     for (size_t h = 0; h < lt->nhooks; h++) {
         int added = lt->hooks[h].fn(lt->hooks[h].ud, &in->pub, v + k, HOOK_MAX_VARS, err);
         if (added < 0) {
