@@ -26,12 +26,11 @@
 enum {
     FL_IOERR_OPEN = 1 << 0,      /* open, open64, openat, openat64, creat, creat64,
                                   * __open_2, __open64_2, __openat_2, __openat64_2, fopen */
-    FL_IOERR_WRITE = 1 << 1,     /* write, __write_chk, writev, fwrite */
-    FL_IOERR_PWRITE = 1 << 2,    /* pwrite, pwrite64, __pwrite_chk, __pwrite64_chk, pwritev */
+    FL_IOERR_WRITE = 1 << 1,     /* write, __write_chk, writev, copy_file_range; fopen for writing */
+    FL_IOERR_PWRITE = 1 << 2,    /* pwrite, pwrite64, __pwrite_chk, __pwrite64_chk, pwritev(64) */
     FL_IOERR_FSYNC = 1 << 3,     /* fsync, fdatasync, sync_file_range */
-    FL_IOERR_READ = 1 << 4,      /* read, pread, pread64, __read_chk, __pread_chk, readv */
+    FL_IOERR_READ = 1 << 4,      /* read, pread(64), __read_chk, __pread(64)_chk, readv */
     FL_IOERR_FALLOCATE = 1 << 5, /* fallocate, fallocate64, posix_fallocate(64) */
-    FL_IOERR_RENAME = 1 << 6,    /* rename, renameat, unlink(at), mkdir(at), ftruncate */
 };
 
 struct fl_ioerr_ctl {
