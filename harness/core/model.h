@@ -142,7 +142,7 @@ struct fl_workload {
     struct fl_follow follow;
 };
 
-enum fl_probe_kind { FL_PROBE_HTTP, FL_PROBE_REDIS };
+enum fl_probe_kind { FL_PROBE_HTTP, FL_PROBE_REDIS, FL_PROBE_DISK };
 
 struct fl_probe {
     const char *name;
@@ -162,6 +162,9 @@ struct fl_probe {
     const char *field;
     struct fl_redis_at at;
     const char *record;          /* JSON Pointer or NULL: record the status */
+    const char *metric;          /* HTTP: a Prometheus text series to record, or NULL */
+    const char *disk;            /* DISK: template of a path (${svc.N.volume.NAME});
+                                  * records "USED/TOTAL" bytes of its filesystem */
     const int *ok_status;        /* default 200..299 */
     size_t nok_status;
     uint64_t every_ms;           /* default 500ms */
