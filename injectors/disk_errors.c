@@ -15,6 +15,7 @@
 #include "core/journal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ static const int errno_val[] = {ENOSPC, EIO, EDQUOT, EROFS};
 
 static const struct fl_param params[] = {
     [P_SERVICE] = {"service", FL_PT_SERVICE, 1, NULL, "service whose instances load the library (at start) and see the errors"},
-    [P_PATH] = {"path", FL_PT_STRING, 0, NULL, "only files under this absolute path, as the instance sees it, fail (vars allowed); give path or volume", .lo = 1, .hi = 500},
+    [P_PATH] = {"path", FL_PT_STRING, 0, NULL, "only files under this path, as the instance sees it, fail; a relative path is taken under the run's output folder ${out} (vars allowed); give path or volume", .lo = 1, .hi = 500},
     [P_VOLUME] = {"volume", FL_PT_STRING, 0, NULL, "instead of path: only files on this volume of the service (its `volumes:`) fail", .lo = 1, .hi = 64},
     [P_ERRNO] = {"errno", FL_PT_ENUM, 0, "ENOSPC", "the error the calls fail with", errnos},
     [P_CALLS] = {"calls", FL_PT_STRINGS, 0, "[write, fsync]", "which calls fail: open, write (write, writev), pwrite, fsync (fsync, fdatasync), fallocate, read, or all; 64-bit and fortified variants included", .lo = 1, .hi = 16},
@@ -139,10 +140,6 @@ static int prefix_template(struct fl_fault_run *fr, const char **tpl, struct fl_
                             "/some/dir or volume: NAME; got %s", pos->file, pos->line, pos->col,
                             p->set ? "both" : "neither");
     if (p->set) {
-        if (p->s[0] != '/')
-            return fl_error_set(err, FL_EINVAL, "%s:%d:%d: disk.errors path: expected an "
-                                "absolute path; got '%s'", p->pos.file, p->pos.line,
-                                p->pos.col, p->s);
         *tpl = p->s;
         return 0;
     }
@@ -223,8 +220,15 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
         fl_buf_free(&b);
         return rc ? rc : fl_error_set(err, FL_EINJECT, "disk.errors path: empty or too long");
     }
-    snprintf(cfg.prefix, sizeof cfg.prefix, "%s", b.p);
+    char out[4096] = "";
+    if (b.p[0] != '/' && !realpath(fr->run->outdir ? fr->run->outdir : ".", out)) {
+        fl_buf_free(&b);
+        return fl_error_set(err, FL_EINJECT, "disk.errors: cannot resolve the output folder");
+    }
+    int n = snprintf(cfg.prefix, sizeof cfg.prefix, "%s%s%s", out, out[0] ? "/" : "", b.p);
     fl_buf_free(&b);
+    if (n < 0 || (size_t)n >= sizeof cfg.prefix)
+        return fl_error_set(err, FL_EINJECT, "disk.errors path too long");
     cfg.err = errno_val[a->v[P_ERRNO].e];
     cfg.calls = s->calls;
     cfg.prob_ppm = (uint32_t)a->v[P_PROBABILITY].i * 10000u;

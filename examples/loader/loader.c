@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -238,6 +239,10 @@ int main(int argc, char **argv)
     if (!cf.port || !cf.spool) {
         fprintf(stderr, "loader: --port and --spool are required\n");
         return 2;
+    }
+    if (mkdir(cf.spool, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "loader: cannot create %s: %s\n", cf.spool, strerror(errno));
+        return 1;
     }
     signal(SIGTERM, on_signal);
     signal(SIGINT, on_signal);
