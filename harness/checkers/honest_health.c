@@ -31,6 +31,12 @@ static const struct fl_param params[] = {
 
 #define MAX_LIES 64
 
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int check(const struct fl_history *h, const struct fl_args *args, struct fl_verdict *out)
 {
     const char *prog = args->v[H_PROGRESS].s;
@@ -84,6 +90,7 @@ static int check(const struct fl_history *h, const struct fl_args *args, struct 
         snprintf(why, sizeof why, "%s stalled from %.1fs to %.1fs%s; %s said healthy %zu of %zu "
                  "times after %.1fs", prog, st[i].start / 1e6, st[i].end / 1e6,
                  st[i].ended ? "" : " (the end)", health, lies, seen, from / 1e6);
+        qsort(ops, k, sizeof ops[0], cmp_size);   /* counterexamples list ops in history order */
         rc = fl_verdict_add_cex(out, health, why, ops, k);
     }
     fl_samples_free(&s);
