@@ -373,8 +373,15 @@ static int undo_docker_connect(const struct fl_journal_undo *u, char *why, size_
 static int is_mountpoint(const char *path)
 {
     char parent[4096];
-    if (snprintf(parent, sizeof parent, "%s/..", path) >= (int)sizeof parent)
+    if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent)
         return -1;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        return -1;
+    if (slash == parent)
+        slash[1] = '\0';   /* the parent of "/x" is "/" */
+    else
+        *slash = '\0';
     struct stat a, b;
     if (stat(path, &a) != 0 || stat(parent, &b) != 0)
         return -1;
