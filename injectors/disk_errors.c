@@ -233,10 +233,17 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
     cfg.calls = s->calls;
     cfg.prob_ppm = (uint32_t)a->v[P_PROBABILITY].i * 10000u;
     cfg.delay_us = (uint32_t)(a->v[P_DELAY].ms * 1000);
+    /* A fault that cannot reach the service must not pass for one that
+     * found nothing wrong. */
+    if (__atomic_load_n(&s->ctl->attached, __ATOMIC_RELAXED) == 0)
+        return fl_error_set(err, FL_EINJECT, "no process of service %s loaded %s: it is "
+                            "statically linked, setuid, or clears LD_PRELOAD", a->v[P_SERVICE].s,
+                            s->lib);
     fl_ioerr_ctl_arm(s->ctl, &cfg);
-    fl_inj_descf(fr, "%s under %s fail with %s (%lld%%) in service %s", a->v[P_CALLS].nlist ?
-                 "calls" : "write and fsync", cfg.prefix, errnos[a->v[P_ERRNO].e],
-                 a->v[P_PROBABILITY].i, a->v[P_SERVICE].s);
+    fl_inj_descf(fr, "%s under %s fail with %s (%lld%%) in service %s (%u process%s)",
+                 a->v[P_CALLS].nlist ? "calls" : "write and fsync", cfg.prefix,
+                 errnos[a->v[P_ERRNO].e], a->v[P_PROBABILITY].i, a->v[P_SERVICE].s,
+                 s->ctl->attached, s->ctl->attached == 1 ? "" : "es");
     snprintf(fr->key, sizeof fr->key, "%s", a->v[P_SERVICE].s);
     return 0;
 }

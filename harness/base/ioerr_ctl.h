@@ -45,6 +45,7 @@ struct fl_ioerr_ctl {
     char prefix[FL_IOERR_PREFIX_MAX];  /* only files under this path ("" = all files) */
     volatile uint64_t hits;      /* calls failed so far (all processes, atomic adds) */
     volatile uint64_t seen;      /* matching calls seen while armed */
+    volatile uint32_t attached;  /* processes that loaded the library and mapped this block */
 };
 
 /* ---- faultline's side (harness/base/ioerr_ctl.c) ---------------------- */

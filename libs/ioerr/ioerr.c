@@ -73,6 +73,7 @@ __attribute__((constructor)) static void ioerr_init(void)
         munmap(m, sizeof *c);
         return;
     }
+    __atomic_add_fetch(&c->attached, 1, __ATOMIC_RELAXED);
     ctl = c;
 }
 

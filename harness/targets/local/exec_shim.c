@@ -19,6 +19,20 @@
 
 #include "base/proc.h"
 
+/* Give the command the LD_PRELOAD that was kept from the shim (see
+ * FL_SHIM_PRELOAD_ENV). Called in the process that execs it. */
+static void restore_preload(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", FL_SHIM_PRELOAD_ENV);
+    name[strlen(name) - 1] = '\0';   /* without the '=' */
+    const char *v = getenv(name);
+    if (!v)
+        return;
+    setenv("LD_PRELOAD", v, 1);
+    unsetenv(name);
+}
+
 /* ---- --init: a mini-init per instance (subreaper containment) ---------- */
 
 #define INIT_MAX_PIDS 4096
@@ -94,6 +108,7 @@ static int init_main(char **cmd)
         signal(SIGTTOU, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, 0);
         setpgid(0, 0);
+        restore_preload();
         execvp(cmd[0], cmd);
         fprintf(stderr, "faultline: cannot run %s: %s\n", cmd[0], strerror(errno));
         _exit(127);
@@ -230,6 +245,7 @@ int fl_exec_shim_main(int argc, char **argv)
         return 127;
     if (init)
         return init_main(argv + cmd);
+    restore_preload();
     execvp(argv[cmd], argv + cmd);
     fprintf(stderr, "faultline: cannot run %s: %s\n", argv[cmd], strerror(errno));
     return 127;

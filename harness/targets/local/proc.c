@@ -8,6 +8,7 @@
  * SIGKILL them when faultline dies, however it dies.
  */
 #include "targets/local/local_int.h"
+#include "targets/local/exec_shim.h"
 #include "core/run_context.h"
 #include "base/template.h"
 #include "core/journal.h"
@@ -76,6 +77,32 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
         args[k++] = "--";
         memcpy(args + k, argv, (n + 1) * sizeof *args);
     }
+    /* The shim is faultline itself: a preloaded library (disk.errors'
+     * faultline-ioerr.so, libfaketime) is meant for the command, not for
+     * it (a sanitized faultline even refuses to start with one). It goes
+     * through as FL_SHIM_PRELOAD_ENV and the shim restores it just before
+     * exec'ing the command (exec_shim.c). */
+    char **env2 = NULL;
+    char *moved = NULL;
+    if (self_exe && env) {
+        size_t ne = 0;
+        while (env[ne])
+            ne++;
+        env2 = calloc(ne + 1, sizeof *env2);
+        for (size_t i = 0; env2 && i < ne; i++) {
+            env2[i] = env[i];
+            if (!moved && strncmp(env[i], "LD_PRELOAD=", 11) == 0) {
+                const char *val = env[i] + 11;   /* after "LD_PRELOAD=" */
+                size_t l = strlen(FL_SHIM_PRELOAD_ENV) + strlen(val) + 1;
+                moved = malloc(l);
+                if (moved) {
+                    snprintf(moved, l, "%s%s", FL_SHIM_PRELOAD_ENV, val);
+                    env2[i] = moved;
+                }
+            }
+        }
+        /* Out of memory here: the environment goes as it is. */
+    }
     uv_stdio_container_t stdio[3];
     stdio[0].flags = UV_IGNORE;   /* libuv gives fds 0-2 /dev/null when ignored */
     for (int i = 1; i < 3; i++) {
@@ -87,7 +114,7 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
     o.exit_cb = exit_cb;
     o.file = args[0];
     o.args = args;
-    o.env = (char **)env;
+    o.env = env2 ? env2 : (char **)env;
     o.cwd = cwd;
     o.flags = UV_PROCESS_DETACHED;
     o.stdio_count = 3;
@@ -96,6 +123,8 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
     h->data = data;
     if (args != argv)
         free(args);
+    free(env2);
+    free(moved);
     if (rc) {
         uv_close((uv_handle_t *)h, free_on_fail);
         return fl_error_set(err, FL_ESYS, "cannot run %s: %s", argv[0], uv_strerror(rc));
