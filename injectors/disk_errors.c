@@ -33,7 +33,7 @@ static const struct fl_param params[] = {
     [P_PATH] = {"path", FL_PT_STRING, 0, NULL, "only files under this path, as the instance sees it, fail; a relative path is taken under the run's output folder ${out} (vars allowed); give path or volume", .lo = 1, .hi = 500},
     [P_VOLUME] = {"volume", FL_PT_STRING, 0, NULL, "instead of path: only files on this volume of the service (its `volumes:`) fail", .lo = 1, .hi = 64},
     [P_ERRNO] = {"errno", FL_PT_ENUM, 0, "ENOSPC", "the error the calls fail with", errnos},
-    [P_CALLS] = {"calls", FL_PT_STRINGS, 0, "[write, fsync]", "which calls fail: open, write (write, writev), pwrite, fsync (fsync, fdatasync), fallocate, read, or all; 64-bit and fortified variants included", .lo = 1, .hi = 16},
+    [P_CALLS] = {"calls", FL_PT_STRINGS, 0, NULL, "which calls fail (default write and fsync): open, write (write, writev), pwrite, fsync (fsync, fdatasync), fallocate, read, or all; 64-bit and fortified variants included", .lo = 1, .hi = 16},
     [P_PROBABILITY] = {"probability", FL_PT_INT, 0, "100", "percentage of matching calls that fail", .lo = 1, .hi = 100},
     [P_DELAY] = {"delay", FL_PT_DURATION, 0, "0ms", "sleep this long in each failing call first", .hi = 10000},
 };
@@ -75,8 +75,9 @@ static int parse_calls(const struct fl_pval *v, uint32_t *out, struct fl_error *
     return 0;
 }
 
-/* LD_PRELOAD=LIB (after any preload the environment already has) and the
- * control block, for the instances of our service. */
+/* LD_PRELOAD=LIB and the control block, for the instances of our service.
+ * The target merges this LD_PRELOAD with faultline's, the service's and
+ * other hooks' (libfaketime), so each library is loaded. */
 static int env_hook(void *ud, const struct fl_instance *in, char **env, size_t max,
                     struct fl_error *err)
 {
@@ -86,25 +87,20 @@ static int env_hook(void *ud, const struct fl_instance *in, char **env, size_t m
         return 0;
     if (max < 2)
         return fl_error_set(err, FL_ENOMEM, "no room for the I/O error library's variables");
-    const char *prev = NULL;
-    for (size_t i = 0; env[i]; i++)
-        if (strncmp(env[i], "LD_PRELOAD=", 11) == 0)
-            prev = env[i] + 11;
-    if (!prev)
-        prev = getenv("LD_PRELOAD");
     size_t n = 0;
     while (env[n])
         n++;
     struct fl_buf b;
     fl_buf_init(&b, 8192);
-    if (fl_buf_addf(&b, "LD_PRELOAD=%s%s%s", prev && prev[0] ? prev : "", prev && prev[0] ? ":" : "",
-                    s->lib)) {
+    if (fl_buf_addf(&b, "LD_PRELOAD=%s", s->lib)) {
         fl_buf_free(&b);
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     }
     env[n] = b.p;
     fl_buf_init(&b, 8192);
     if (fl_buf_addf(&b, "%s=%s", FL_IOERR_ENV, s->path)) {
+        free(env[n]);
+        env[n] = NULL;
         fl_buf_free(&b);
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     }

@@ -46,6 +46,22 @@ static struct fl_ioerr_ctl *ctl;
 static char fd_path[FDS_MAX][PATH_SLOT];   /* "" = unknown / not tracked */
 static __thread uint64_t rng;
 
+/* ---- the real functions ------------------------------------------------ */
+
+/* The next definition after ours (another interposer, or libc). When libc
+ * itself was preloaded before us (LD_PRELOAD="libc.so.6:..."), there is no
+ * next one: then libc's own, looked up in libc (never our wrapper). */
+static void *real_sym(const char *name)
+{
+    void *f = dlsym(RTLD_NEXT, name);
+    if (f)
+        return f;
+    static void *libc;
+    if (!libc)
+        libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+    return libc ? dlsym(libc, name) : NULL;
+}
+
 /* ---- control block ----------------------------------------------------- */
 
 __attribute__((constructor)) static void ioerr_init(void)
@@ -56,14 +72,14 @@ __attribute__((constructor)) static void ioerr_init(void)
     char path[4096];   /* copied: the environment may change under us */
     if (snprintf(path, sizeof path, "%s", p) >= (int)sizeof path)
         return;
-    int (*real_open)(const char *, int, ...) = (int (*)(const char *, int, ...))dlsym(RTLD_NEXT, "open");
+    int (*real_open)(const char *, int, ...) = (int (*)(const char *, int, ...))real_sym("open");
     if (!real_open)
         return;
     int fd = real_open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return;
     void *m = mmap(NULL, sizeof(struct fl_ioerr_ctl), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    int (*real_close)(int) = (int (*)(int))dlsym(RTLD_NEXT, "close");
+    int (*real_close)(int) = (int (*)(int))real_sym("close");
     if (real_close)
         real_close(fd);
     if (m == MAP_FAILED)
@@ -196,7 +212,7 @@ static const char *abs_path(int dirfd, const char *path, char *buf, size_t len)
 #define REAL(ret, name, ...)                                                   \
     static ret (*real_##name)(__VA_ARGS__);                                    \
     if (!real_##name)                                                          \
-        *(void **)&real_##name = dlsym(RTLD_NEXT, #name);                      \
+        *(void **)&real_##name = real_sym(#name);                              \
     if (!real_##name) {                                                        \
         errno = ENOSYS;                                                        \
         return (ret)-1;                                                        \
@@ -321,7 +337,7 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 {
     static FILE *(*real)(const char *, const char *);
     if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "fopen");
+        *(void **)&real = real_sym("fopen");
     if (!real || fopen_fails(path, mode))
         return NULL;
     FILE *f = real(path, mode);
@@ -334,7 +350,7 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 {
     static FILE *(*real)(const char *, const char *);
     if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "fopen64");
+        *(void **)&real = real_sym("fopen64");
     if (!real || fopen_fails(path, mode))
         return NULL;
     FILE *f = real(path, mode);
@@ -510,7 +526,7 @@ EXPORT int posix_fallocate(int fd, off_t off, off_t len)
 {
     static int (*real)(int, off_t, off_t);
     if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "posix_fallocate");
+        *(void **)&real = real_sym("posix_fallocate");
     if (FD_FAILS(FL_IOERR_FALLOCATE, fd))
         return errno;
     return real ? real(fd, off, len) : ENOSYS;
@@ -520,7 +536,7 @@ EXPORT int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
     static int (*real)(int, off64_t, off64_t);
     if (!real)
-        *(void **)&real = dlsym(RTLD_NEXT, "posix_fallocate64");
+        *(void **)&real = real_sym("posix_fallocate64");
     if (FD_FAILS(FL_IOERR_FALLOCATE, fd))
         return errno;
     return real ? real(fd, off, len) : ENOSYS;

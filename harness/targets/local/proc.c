@@ -280,6 +280,54 @@ static int env_overridden(const struct fl_service *svc, const char *entry)
 
 #define HOOK_MAX_VARS 8   /* variables one environment hook may add */
 
+/* Every LD_PRELOAD of v (faultline's own, the service's, each hook's: an
+ * I/O error library and libfaketime may both be asked for) merged into
+ * the last one, each library once, the later-added first (a hook's
+ * interposer must come before whatever the service preloads, or symbols
+ * bind to that instead: LD_PRELOAD=libc.so.6 would void disk.errors);
+ * dedupe_env then drops the others. 0 or FL_ENOMEM. */
+static int merge_preload(char **v)
+{
+    size_t last = SIZE_MAX, count = 0;
+    for (size_t i = 0; v[i]; i++)
+        if (strncmp(v[i], "LD_PRELOAD=", 11) == 0) {
+            last = i;
+            count++;
+        }
+    if (count < 2)
+        return 0;
+    struct fl_buf b;
+    fl_buf_init(&b, EXPAND_MAX);
+    int rc = fl_buf_adds(&b, "LD_PRELOAD=");
+    for (size_t i = last + 1; i-- > 0 && !rc;) {
+        if (strncmp(v[i], "LD_PRELOAD=", 11) != 0)
+            continue;
+        const char *p = v[i] + 11;
+        while (*p && !rc) {   /* libraries are separated by ':' or spaces */
+            size_t l = strcspn(p, ": ");
+            if (l) {
+                int dup = 0;
+                const char *q = b.p + 11;
+                while (*q && !dup) {
+                    size_t m = strcspn(q, ":");
+                    dup = m == l && memcmp(q, p, l) == 0;
+                    q += m + (q[m] == ':');
+                }
+                if (!dup)
+                    rc = fl_buf_addf(&b, "%s%.*s", b.len > 11 ? ":" : "", (int)l, p);
+            }
+            p += l + (p[l] != 0);
+        }
+    }
+    if (rc) {
+        fl_buf_free(&b);
+        return FL_ENOMEM;
+    }
+    free(v[last]);
+    v[last] = b.p;
+    return 0;
+}
+
 /* Drop every entry whose name appears again later: the later one wins. */
 static void dedupe_env(char **v)
 {
@@ -362,6 +410,8 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         }
         k += (size_t)(added > HOOK_MAX_VARS ? HOOK_MAX_VARS : added);
     }
+    if (merge_preload(v))
+        goto oom;
     dedupe_env(v);
     return v;
 oom:
