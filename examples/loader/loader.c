@@ -208,7 +208,7 @@ static int arg_int(const char *s, int lo, int hi, int *out)
 
 int main(int argc, char **argv)
 {
-    struct cfg cf = {0, NULL, 1, 1, 40, 512, 400, 4, 100};
+    struct cfg cf = {0, NULL, 0, 0, 40, 512, 400, 4, 100};   /* profile fixed */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
