@@ -55,6 +55,7 @@ struct ioerr {
     uint64_t seq;
     uint32_t calls;
     const char *tpl;   /* the prefix, a template (owned by the model) */
+    int from_volume;   /* tpl is a volume's path: relative means to the cwd, not ${out} */
 };
 
 static int parse_calls(const struct fl_pval *v, uint32_t *out, struct fl_error *err)
@@ -124,8 +125,9 @@ static int ctl_path(struct fl_fault_run *fr, char *buf, size_t len)
     return n > 0 && (size_t)n < len ? 0 : -1;
 }
 
-/* The prefix: path, or the volume's path template expanded with the run's
- * names (a path that needs ${replica} or ${port} cannot be used here). */
+/* The prefix: path (returns 0), or the volume's path template, expanded
+ * later with the run's names (returns 1; a path that needs ${replica} or
+ * ${port} cannot be used here); FL_EINVAL with err set. */
 static int prefix_template(struct fl_fault_run *fr, const char **tpl, struct fl_error *err)
 {
     const struct fl_args *a = &fr->fault->args;
@@ -144,7 +146,7 @@ static int prefix_template(struct fl_fault_run *fr, const char **tpl, struct fl_
     for (size_t i = 0; svc && i < svc->nvolumes; i++)
         if (strcmp(svc->volumes[i].name, v->s) == 0) {
             *tpl = svc->volumes[i].path;
-            return 0;
+            return 1;   /* a volume's path: relative to the working directory */
         }
     return fl_error_set(err, FL_EINVAL, "%s:%d:%d: disk.errors volume: service '%s' declares "
                         "no volume '%s'", v->pos.file, v->pos.line, v->pos.col,
@@ -155,13 +157,15 @@ static int setup(struct fl_fault_run *fr, struct fl_error *err)
 {
     const char *tpl = NULL;
     int rc = prefix_template(fr, &tpl, err);
-    if (rc)
+    if (rc < 0)
         return rc;
+    int from_volume = rc == 1;
     struct ioerr *s = calloc(1, sizeof *s);
     if (!s)
         return fl_error_set(err, FL_ENOMEM, "out of memory");
     fr->state = s;
     s->tpl = tpl;
+    s->from_volume = from_volume;
     rc = parse_calls(&fr->fault->args.v[P_CALLS], &s->calls, err);
     if (rc)
         return rc;
@@ -217,7 +221,8 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
         return rc ? rc : fl_error_set(err, FL_EINJECT, "disk.errors path: empty or too long");
     }
     char out[4096] = "";
-    if (b.p[0] != '/' && !realpath(fr->run->outdir ? fr->run->outdir : ".", out)) {
+    if (b.p[0] != '/' &&
+        !realpath(s->from_volume ? "." : fr->run->outdir ? fr->run->outdir : ".", out)) {
         fl_buf_free(&b);
         return fl_error_set(err, FL_EINJECT, "disk.errors: cannot resolve the output folder");
     }
@@ -236,7 +241,8 @@ static int inject(struct fl_fault_run *fr, struct fl_error *err)
                             "statically linked, setuid, or clears LD_PRELOAD", a->v[P_SERVICE].s,
                             s->lib);
     fl_ioerr_ctl_arm(s->ctl, &cfg);
-    fl_inj_descf(fr, "%s under %s fail with %s (%lld%%) in service %s (%u process%s)",
+    fl_inj_descf(fr, "%s under %s fail with %s (%lld%%) in service %s (library loaded by %u "
+                 "process%s so far)",
                  a->v[P_CALLS].nlist ? "calls" : "write and fsync", cfg.prefix,
                  errnos[a->v[P_ERRNO].e], a->v[P_PROBABILITY].i, a->v[P_SERVICE].s,
                  s->ctl->attached, s->ctl->attached == 1 ? "" : "es");

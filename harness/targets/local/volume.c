@@ -82,6 +82,23 @@ static int mount_one(struct local_inst *in, struct local_vol *lv, const char *ba
     return 0;
 }
 
+/* The instance's working directory, absolute: its expanded workdir (under
+ * faultline's cwd when relative), else faultline's cwd. */
+static int inst_cwd(struct local_inst *in, char *buf, size_t len, struct fl_error *err)
+{
+    char cwd[PATH_MAX];
+    if (!getcwd(cwd, sizeof cwd))
+        return fl_error_set(err, FL_ESYS, "getcwd: %s", strerror(errno));
+    const char *wd = in->ls->svc->workdir;
+    char *w = wd ? fl_local_expand(in, wd, err) : NULL;
+    if (wd && !w)
+        return FL_EINVAL;
+    int n = !w ? snprintf(buf, len, "%s", cwd)
+            : w[0] == '/' ? snprintf(buf, len, "%s", w) : snprintf(buf, len, "%s/%s", cwd, w);
+    free(w);
+    return n > 0 && (size_t)n < len ? 0 : fl_error_set(err, FL_EINVAL, "path too long");
+}
+
 int fl_local_volumes_create(struct local_target *lt, struct fl_error *err)
 {
     if (!fl_local_volumes_needed(lt))
@@ -124,14 +141,20 @@ int fl_local_volumes_create(struct local_target *lt, struct fl_error *err)
             char *dst = fl_local_expand(in, lv->v->path, err);
             if (!dst)
                 return err->code ? err->code : FL_EINVAL;
-            int bad = dst[0] != '/' || strchr(dst, '\t') || strchr(dst, '\n');
-            if (!bad && snprintf(lv->dst, sizeof lv->dst, "%s", dst) >= (int)sizeof lv->dst)
+            /* A relative path is where the instance would find it: under
+             * its working directory (${out} is relative with a relative
+             * --out). */
+            char base2[FL_VOL_PATH_MAX] = "";
+            int bad = strchr(dst, '\t') || strchr(dst, '\n') ||
+                      (dst[0] != '/' && inst_cwd(in, base2, sizeof base2, err) != 0);
+            if (!bad && snprintf(lv->dst, sizeof lv->dst, "%s%s%s", base2, base2[0] ? "/" : "",
+                                 dst) >= (int)sizeof lv->dst)
                 bad = 1;
             free(dst);
             if (bad)
-                return fl_error_set(err, FL_EINVAL, "volume '%s' of %s: path must be an "
-                                    "absolute path without tabs or newlines, like "
-                                    "\"${out}/spool\"", lv->v->name, in->pub.id);
+                return fl_error_set(err, FL_EINVAL, "volume '%s' of %s: path must be a path "
+                                    "without tabs or newlines, like \"${out}/spool\"",
+                                    lv->v->name, in->pub.id);
             int rc = mount_one(in, lv, base, err);
             if (rc)
                 return rc;
