@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 static struct fl_ioerr_ctl *ctl;
@@ -27,13 +28,15 @@ static char dir[1024];
 static int fw, fr, fd2, flags;
 static size_t len;
 
+static uint32_t delay_us;
+
 static void set(int armed, const char *prefix, uint32_t ppm)
 {
     __atomic_add_fetch(&ctl->seq, 1, __ATOMIC_ACQ_REL);
     ctl->err = EIO;
     ctl->calls = 0xffffffffu;
     ctl->prob_ppm = ppm;
-    ctl->delay_us = 0;
+    ctl->delay_us = delay_us;
     snprintf(ctl->prefix, sizeof ctl->prefix, "%s", prefix);
     ctl->armed = (uint32_t)armed;
     __atomic_add_fetch(&ctl->seq, 1, __ATOMIC_ACQ_REL);
@@ -129,6 +132,16 @@ int main(int argc, char **argv)
     for (int i = 0; i < 1000; i++)
         failed += pwrite(fw, "x", 1, 0) < 0;
     printf("probability failed %d\n", failed);
+    /* A delay is slept before the failure (a lower bound: never flaky). */
+    delay_us = 30000;
+    set(1, dir, 1000000);
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int r = (int)write(fw, "x", 1);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    long us = (b.tv_sec - a.tv_sec) * 1000000L + (b.tv_nsec - a.tv_nsec) / 1000;
+    printf("delayed %s %s\n", r < 0 && errno == EIO ? "EIO" : "OK", us >= 30000 ? "slept" : "fast");
+    delay_us = 0;
     set(0, "", 1000000);
     printf("hits %llu\n", (unsigned long long)ctl->hits);
     return 0;

@@ -4,7 +4,7 @@
  * armed (everything under its folder fails with EIO), disarmed (nothing
  * fails) and armed for another path (nothing fails); a descriptor from
  * dup2 fails like its original, a reused number does not; a probability
- * of 50% fails some calls and not others. */
+ * of 50% fails some calls and not others; a delay is slept first. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -66,12 +66,13 @@ static void run_probe(const char *probe)
         }
     }
     assert_non_null(strstr(text, "reused write_fd100 OK\n"));
+    assert_non_null(strstr(text, "delayed EIO slept\n"));
     const char *pf = strstr(text, "probability failed ");
     assert_non_null(pf);
     int failed = atoi(pf + strlen("probability failed "));
     /* 1000 draws at 50%: far outside 300..700 only by a broken generator. */
     assert_true(failed > 300 && failed < 700);
-    assert_true(c->hits >= 13 + (uint64_t)failed);
+    assert_true(c->hits >= 14 + (uint64_t)failed);
     fl_ioerr_ctl_close(c);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
