@@ -21,6 +21,9 @@
  *
  * The library uses no faultline code and allocates nothing: the path table
  * is static (descriptors below FDS_MAX are tracked; others never match).
+ * It takes no lock: two threads racing on one descriptor number (one
+ * closing it while another writes) can at worst make that one call match
+ * or miss wrongly, never crash (slots are fixed arrays, always terminated).
  */
 #include "base/ioerr_ctl.h"
 
