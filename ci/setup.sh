@@ -22,6 +22,8 @@ packages=(
   # dockerd through ci/docker-setup.sh; policy-rc.d below keeps the
   # packages' own services from starting)
   docker.io docker-compose
+  # disk.errors against third-party programs (tests/e2e/thirdparty_disk_errors.sh)
+  sqlite3
 )
 
 missing=()

@@ -1,5 +1,6 @@
 /* faketime.c - see faketime.h. */
 #include "injectors/faketime.h"
+#include "base/proc.h"
 #include "core/journal.h"
 
 #include <dirent.h>
@@ -222,7 +223,7 @@ int fl_faketime_remove_dir(const char *path)
     return rc;
 }
 
-int fl_faketime_loaded(int pid)
+static int maps_have_faketime(int pid)
 {
     char p[64], line[1024];
     snprintf(p, sizeof p, "/proc/%d/maps", pid);
@@ -233,6 +234,21 @@ int fl_faketime_loaded(int pid)
     for (int i = 0; i < 100000 && !found && fgets(line, sizeof line, f); i++)
         found = strstr(line, "/libfaketime") != NULL;
     fclose(f);
+    return found;
+}
+
+int fl_faketime_loaded(int pid)
+{
+    int found = maps_have_faketime(pid);
+    if (found != 0)
+        return found;
+    /* With the subreaper containment pid is the instance's mini-init (the
+     * exec shim), which keeps LD_PRELOAD for the command and does not
+     * load it itself: look at the processes below it. */
+    int kids[64];
+    int n = fl_proc_descendants(pid, kids, 64);
+    for (int i = 0; i < n && found <= 0; i++)
+        found = maps_have_faketime(kids[i]) > 0;
     return found;
 }
 

@@ -71,7 +71,8 @@ int fl_faketime_parse(const char *text, int64_t *ms);
 /* The text for an offset: "+660.000". Pure. */
 void fl_faketime_format(int64_t ms, char *buf, size_t len);
 
-/* Is libfaketime mapped into process pid? 1 yes, 0 no, negative errno
+/* Is libfaketime mapped into process pid (or, pid being an instance's
+ * mini-init, into a process below it)? 1 yes, 0 no, negative errno
  * when /proc/PID/maps cannot be read. */
 int fl_faketime_loaded(int pid);
 

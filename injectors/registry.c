@@ -29,6 +29,8 @@ extern const struct fl_injector_type fl_injector_http_ratelimit;
 extern const struct fl_injector_type fl_injector_http_delay;
 extern const struct fl_injector_type fl_injector_http_close_idle;
 extern const struct fl_injector_type fl_injector_network_partition;
+extern const struct fl_injector_type fl_injector_disk_full;
+extern const struct fl_injector_type fl_injector_disk_errors;
 
 const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_process_kill,
@@ -57,6 +59,8 @@ const struct fl_injector_type *const fl_injectors[] = {
     &fl_injector_http_delay,
     &fl_injector_http_close_idle,
     &fl_injector_network_partition,
+    &fl_injector_disk_full,
+    &fl_injector_disk_errors,
     NULL,
 };
 

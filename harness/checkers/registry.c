@@ -15,6 +15,9 @@ extern const struct fl_checker_type fl_checker_unique_effects;
 extern const struct fl_checker_type fl_checker_rate_limit;
 extern const struct fl_checker_type fl_checker_slo;
 extern const struct fl_checker_type fl_checker_delivered;
+extern const struct fl_checker_type fl_checker_progress;
+extern const struct fl_checker_type fl_checker_honest_health;
+extern const struct fl_checker_type fl_checker_bounded_usage;
 
 const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_lifecycle,
@@ -29,6 +32,9 @@ const struct fl_checker_type *const fl_checkers[] = {
     &fl_checker_rate_limit,
     &fl_checker_slo,
     &fl_checker_delivered,
+    &fl_checker_progress,
+    &fl_checker_honest_health,
+    &fl_checker_bounded_usage,
     NULL,
 };
 

@@ -36,6 +36,15 @@ struct fl_ready {
     uint64_t interval_ms;   /* default 100ms */
 };
 
+/* A size-limited volume of a service (local target: a tmpfs per instance,
+ * seen by that instance alone at `path`; docs/volumes.md). */
+struct fl_volume {
+    const char *name;            /* "spool": ${volume.spool}, ${svc.N.volume.spool} */
+    struct fl_pos pos;
+    const char *path;            /* template: where the instance sees it */
+    uint64_t size;               /* bytes */
+};
+
 enum fl_restart { FL_RESTART_NEVER, FL_RESTART_ON_FAILURE, FL_RESTART_ALWAYS };
 
 /* `clock:` of a service: real (default); controlled = started with
@@ -61,6 +70,8 @@ struct fl_service {
     uint64_t backoff_max_ms;     /* default 5s */
     enum fl_clock clock;         /* default real */
     struct fl_pos clock_pos;     /* of the `clock:` value, for messages */
+    const struct fl_volume *volumes;
+    size_t nvolumes;
 };
 
 struct fl_request {
@@ -131,7 +142,7 @@ struct fl_workload {
     struct fl_follow follow;
 };
 
-enum fl_probe_kind { FL_PROBE_HTTP, FL_PROBE_REDIS };
+enum fl_probe_kind { FL_PROBE_HTTP, FL_PROBE_REDIS, FL_PROBE_DISK };
 
 struct fl_probe {
     const char *name;
@@ -151,6 +162,9 @@ struct fl_probe {
     const char *field;
     struct fl_redis_at at;
     const char *record;          /* JSON Pointer or NULL: record the status */
+    const char *metric;          /* HTTP: a Prometheus text series to record, or NULL */
+    const char *disk;            /* DISK: template of a path (${svc.N.volume.NAME});
+                                  * records "USED/TOTAL" bytes of its filesystem */
     const int *ok_status;        /* default 200..299 */
     size_t nok_status;
     uint64_t every_ms;           /* default 500ms */

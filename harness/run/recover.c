@@ -1,6 +1,7 @@
 /* recover.c - see recover.h. Synchronous and bounded: it runs before a
  * run's loop exists, or after it ended. */
 #include "run/recover.h"
+#include "base/ioerr_ctl.h"
 #include "base/proc.h"
 #include "base/util.h"
 #include "core/journal.h"
@@ -19,6 +20,10 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <linux/magic.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define CGROUP_WAIT_MS 3000
@@ -373,6 +378,82 @@ static int undo_docker_connect(const struct fl_journal_undo *u, char *why, size_
     return -EIO;
 }
 
+/* 1 when path is the root of a mount (its device differs from its
+ * parent's), 0 when not, -1 when unknown. */
+static int is_mountpoint(const char *path)
+{
+    char parent[4096];
+    if (snprintf(parent, sizeof parent, "%s", path) >= (int)sizeof parent)
+        return -1;
+    char *slash = strrchr(parent, '/');
+    if (!slash)
+        return -1;
+    if (slash == parent)
+        slash[1] = '\0';   /* the parent of "/x" is "/" */
+    else
+        *slash = '\0';
+    struct stat a, b;
+    if (stat(path, &a) != 0 || stat(parent, &b) != 0)
+        return -1;
+    return a.st_dev != b.st_dev || a.st_ino == b.st_ino;
+}
+
+/* A volume's tmpfs (targets/local/volume.c): unmount it, remove its
+ * folder. Only a tmpfs is unmounted: the path may since have become
+ * something else. */
+static int undo_umount(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    if (!path || path[0] != '/') {
+        snprintf(why, len, "no absolute path");
+        return -EINVAL;
+    }
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return 1;   /* gone */
+    int rc = 1;
+    if (sf.f_type == TMPFS_MAGIC && is_mountpoint(path) == 1) {
+        if (umount2(path, 0) != 0 && umount2(path, MNT_DETACH) != 0) {
+            snprintf(why, len, "cannot unmount %s: %s", path, strerror(errno));
+            return -errno;
+        }
+        rc = 0;
+    }
+    rmdir(path);
+    return rc;
+}
+
+/* A fill file of disk.full: remove it. */
+static int undo_unlink(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    if (!path || path[0] != '/') {
+        snprintf(why, len, "no absolute path");
+        return -EINVAL;
+    }
+    if (unlink(path) == 0)
+        return 0;
+    if (errno == ENOENT)
+        return 1;
+    snprintf(why, len, "cannot remove %s: %s", path, strerror(errno));
+    return -errno;
+}
+
+/* disk.errors' control block: disarm it (processes that still map it
+ * stop failing calls at once) and remove the file. */
+static int undo_ioerr(const struct fl_journal_undo *u, char *why, size_t len)
+{
+    const char *path = fl_journal_arg(u, "path");
+    if (!path || path[0] != '/') {
+        snprintf(why, len, "no absolute path");
+        return -EINVAL;
+    }
+    int rc = fl_ioerr_ctl_disarm_file(path);
+    if (rc < 0)
+        snprintf(why, len, "cannot disarm %s: %s", path, strerror(-rc));
+    return rc;
+}
+
 static const struct {
     const char *kind;
     int (*apply)(const struct fl_journal_undo *u, char *why, size_t len);
@@ -391,6 +472,9 @@ static const struct {
     {"docker.cont", undo_docker_cont, "sent SIGCONT to the container of"},
     {"docker.connect", undo_docker_connect, "reconnected to its network the container of"},
     {FL_FAKETIME_DIR_UNDO, undo_clock_dir, "removed the clock folder of"},
+    {"umount", undo_umount, "unmounted the volume of"},
+    {"unlink", undo_unlink, "removed the fill file of"},
+    {"ioerr.disarm", undo_ioerr, "disarmed the I/O error library of"},
 };
 
 int fl_recover_apply(const struct fl_journal_undo *u, char *why, size_t len)

@@ -75,6 +75,19 @@ static const struct fl_service *service_n(struct fl_sc_loader *ld, const char *n
     return NULL;
 }
 
+/* ".volume.NAME" (after S.N): a volume that service s declares. */
+static int volume_ref(const struct fl_service *s, const char *tail, size_t tl)
+{
+    static const char pre[] = ".volume.";
+    size_t pl = sizeof pre - 1;
+    if (tl <= pl || memcmp(tail, pre, pl) != 0)
+        return 0;
+    for (size_t i = 0; i < s->nvolumes; i++)
+        if (is(tail + pl, tl - pl, s->volumes[i].name))
+            return 1;
+    return 0;
+}
+
 /* S.N, S.N.port, S.N.pid (and on the compose target S.N.host,
  * S.N.container, S.N.id, S.N.image): rest is what follows "S.". Returns 1
  * when valid; *replica is set to N when rest starts with digits. */
@@ -90,7 +103,7 @@ static int replica_ref(const struct fl_service *s, const char *rest, size_t len,
     *replica = n;
     const char *tail = rest + d;
     size_t tl = len - d;
-    if (!(tl == 0 || is(tail, tl, ".port") || is(tail, tl, ".pid") ||
+    if (!(tl == 0 || is(tail, tl, ".port") || is(tail, tl, ".pid") || volume_ref(s, tail, tl) ||
           (compose && (is(tail, tl, ".host") || is(tail, tl, ".container") ||
                        is(tail, tl, ".id") || is(tail, tl, ".image")))))
         return 0;
@@ -108,6 +121,14 @@ static int known(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const struc
         return 1;
     if (t->scope == FL_SC_SERVICE && (is(name, len, "port") || is(name, len, "replica")))
         return 1;
+    /* ${volume.NAME} in a service: where its instance sees the volume. The
+     * owner of a service template is not recorded, so any service's volume
+     * name passes here; the target refuses the spawn of one without it. */
+    for (size_t i = 0; t->scope == FL_SC_SERVICE && len > 7 && memcmp(name, "volume.", 7) == 0 &&
+                       i < ld->nservices; i++)
+        for (size_t k = 0; k < ld->services[i].nvolumes; k++)
+            if (is(name + 7, len - 7, ld->services[i].volumes[k].name))
+                return 1;
     for (size_t i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
         if (is(name, len, builtins[i]))
             return 1;
@@ -184,6 +205,8 @@ static void known_list(struct fl_sc_loader *ld, const struct fl_sc_tpl *t, const
             ADD(p);
         fl_buf_addf(b, ", %s.host, %s.N, %s.N.port, %s.N.pid (N < %d)", n, n, n, n,
                     ld->services[i].replicas);
+        for (size_t k = 0; k < ld->services[i].nvolumes; k++)
+            fl_buf_addf(b, ", %s.N.volume.%s", n, ld->services[i].volumes[k].name);
     }
     for (size_t i = 0; i < ld->nproxies; i++) {
         char buf[160];

@@ -1,5 +1,6 @@
 /* scenario_services.c - the services: section (what the local target runs). */
 #include "scenario/scenario_internal.h"
+#include "base/size.h"
 #include "base/util.h"
 
 #include <stdio.h>
@@ -9,14 +10,23 @@
 #define MAX_REPLICAS 256
 
 enum { S_COMMAND, S_ENV, S_WORKDIR, S_REPLICAS, S_READY, S_RESTART, S_STOP_GRACE,
-       S_BACKOFF, S_BACKOFF_MAX, S_CLOCK, S_COUNT };
+       S_BACKOFF, S_BACKOFF_MAX, S_CLOCK, S_VOLUMES, S_COUNT };
 
 static const char *const service_keys[S_COUNT] = {
     [S_COMMAND] = "command", [S_ENV] = "env", [S_WORKDIR] = "workdir",
     [S_REPLICAS] = "replicas", [S_READY] = "ready", [S_RESTART] = "restart",
     [S_STOP_GRACE] = "stop_grace", [S_BACKOFF] = "backoff", [S_BACKOFF_MAX] = "backoff_max",
     [S_CLOCK] = "clock",
+    [S_VOLUMES] = "volumes",
 };
+
+enum { V_PATH, V_SIZE, V_COUNT };
+
+static const char *const volume_keys[V_COUNT] = {[V_PATH] = "path", [V_SIZE] = "size"};
+
+#define MAX_VOLUMES 8
+#define VOLUME_MIN_SIZE 4096ULL
+#define VOLUME_MAX_SIZE (64ULL << 30)
 
 enum { R_TCP, R_HTTP, R_EXEC, R_TIMEOUT, R_INTERVAL, R_COUNT };
 
@@ -98,6 +108,70 @@ static void ready_section(struct fl_sc_loader *ld, struct fl_service *svc,
     fl_sc_duration_min(ld, &f[R_INTERVAL], "ready.interval", 1, &r->interval_ms);
 }
 
+static void one_volume(struct fl_sc_loader *ld, struct fl_service *svc, struct fl_volume *v,
+                       struct fy_node *n)
+{
+    char ctx[200];
+    snprintf(ctx, sizeof ctx, "volume '%s' of service '%s'", v->name, svc->name);
+    struct fl_sc_field f[V_COUNT];
+    if (fl_sc_fields(ld, n, volume_keys, V_COUNT, ctx, v->pos, f))
+        return;
+    if (!f[V_PATH].present || !f[V_SIZE].present) {
+        fl_sc_diag(ld, v->pos, "%s: expected { path: \"${out}/%s\", size: 16m }; missing '%s'",
+                   ctx, v->name, f[V_PATH].present ? "size" : "path");
+        return;
+    }
+    v->path = fl_sc_tpl(ld, &f[V_PATH], "path", "the directory where the instance sees the "
+                        "volume, like \"${out}/spool\"", FL_SC_SERVICE, 0);
+    if (v->path && !v->path[0])
+        fl_sc_diag(ld, fl_sc_pos(ld, f[V_PATH].val, f[V_PATH].key_pos), "%s: path: expected "
+                   "a directory like \"${out}/spool\"; got an empty value", ctx);
+    const char *written;
+    const char *sz = fl_sc_typed(ld, &f[V_SIZE], "size", "a size like 16m, 512k, 1g", &written);
+    if (!sz)
+        return;
+    if (fl_parse_size(sz, &v->size) || v->size < VOLUME_MIN_SIZE || v->size > VOLUME_MAX_SIZE)
+        fl_sc_bad_value(ld, fl_sc_pos(ld, f[V_SIZE].val, f[V_SIZE].key_pos), "size", written,
+                        sz, "a size like 16m, 512k, 1g between 4k and 64g");
+}
+
+/* volumes: { NAME: { path: TEMPLATE, size: 16m } } */
+static void volumes_section(struct fl_sc_loader *ld, struct fl_service *svc,
+                            const struct fl_sc_field *f)
+{
+    struct fy_node *n = f->val;
+    if (!n || !fy_node_is_mapping(n) || fy_node_mapping_item_count(n) <= 0) {
+        fl_sc_diag(ld, fl_sc_pos(ld, n, f->key_pos), "volumes of service '%s': expected a "
+                   "mapping like { spool: { path: \"${out}/spool\", size: 16m } }; got %s",
+                   svc->name, fl_sc_got(ld, n));
+        return;
+    }
+    int cnt = fy_node_mapping_item_count(n);
+    if (!fl_sc_count_fits(ld, f->key_pos, "volumes", cnt, MAX_VOLUMES))
+        return;
+    struct fl_volume *vols = fl_sc_alloc(ld, (size_t)cnt * sizeof *vols);
+    if (!vols)
+        return;
+    size_t k = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(n, &it)) && k < (size_t)cnt) {
+        struct fl_volume *v = &vols[k];
+        v->name = fl_sc_key(ld, p, &v->pos, f->key_pos);
+        if (!v->name)
+            continue;
+        if (!fl_sc_valid_name(v->name, 0) || !fl_sc_name_fits(ld, v->pos, "volume", v->name)) {
+            fl_sc_diag(ld, v->pos, "volume '%s': expected a name made of letters, digits, "
+                       "'_', '-'", v->name);
+            continue;
+        }
+        one_volume(ld, svc, v, fl_sc_val(fy_node_pair_value(p)));
+        k++;
+    }
+    svc->volumes = vols;
+    svc->nvolumes = k;
+}
+
 static void restart_key(struct fl_sc_loader *ld, struct fl_service *svc, const struct fl_sc_field *f)
 {
     static const char *const choices[] = {"always", "on-failure", "never", NULL};
@@ -159,6 +233,8 @@ static void one_service(struct fl_sc_loader *ld, struct fl_service *svc, struct 
      * restarted in a busy loop. */
     fl_sc_duration_min(ld, &f[S_BACKOFF], "backoff", 1, &svc->backoff_ms);
     fl_sc_duration_min(ld, &f[S_BACKOFF_MAX], "backoff_max", 1, &svc->backoff_max_ms);
+    if (f[S_VOLUMES].present)
+        volumes_section(ld, svc, &f[S_VOLUMES]);
     if (svc->backoff_ms > svc->backoff_max_ms)
         fl_sc_diag(ld, f[S_BACKOFF].present ? f[S_BACKOFF].key_pos : f[S_BACKOFF_MAX].key_pos,
                    "%s: backoff must not exceed backoff_max", ctx);

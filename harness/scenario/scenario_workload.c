@@ -51,13 +51,13 @@ static const char *const follow_keys[F_COUNT] = {
 };
 
 enum { P_HTTP, P_REDIS, P_FIELD, P_ADDR, P_SENTINELS, P_MASTER, P_EACH, P_RECORD,
-       P_OK_STATUS, P_EVERY, P_TIMEOUT, P_COUNT };
+       P_OK_STATUS, P_EVERY, P_TIMEOUT, P_METRIC, P_DISK, P_COUNT };
 
 static const char *const probe_keys[P_COUNT] = {
     [P_HTTP] = "http", [P_REDIS] = "redis", [P_FIELD] = "field", [P_ADDR] = "addr",
     [P_SENTINELS] = "sentinels", [P_MASTER] = "master", [P_EACH] = "each",
     [P_RECORD] = "record", [P_OK_STATUS] = "ok_status", [P_EVERY] = "every",
-    [P_TIMEOUT] = "timeout",
+    [P_TIMEOUT] = "timeout", [P_METRIC] = "metric", [P_DISK] = "disk",
 };
 
 static const char cmd_expect[] = "a Redis command as a list like [SADD, acked, \"${value}\"]";
@@ -452,9 +452,18 @@ static void one_probe(struct fl_sc_loader *ld, struct fl_probe *pr, struct fy_no
         return;
     if (f[P_EACH].present)
         pr->each = service_ref(ld, &f[P_EACH], "each", "the name of a service");
-    if (f[P_HTTP].present && f[P_REDIS].present) {
-        fl_sc_diag(ld, f[P_REDIS].key_pos, "%s: http and redis are exclusive; a probe sends an "
-                   "HTTP request or a Redis command", ctx);
+    if (f[P_HTTP].present + f[P_REDIS].present + f[P_DISK].present > 1) {
+        fl_sc_diag(ld, f[P_REDIS].present ? f[P_REDIS].key_pos : f[P_DISK].key_pos, "%s: http, "
+                   "redis and disk are exclusive; a probe sends an HTTP request or a Redis "
+                   "command, or measures a disk", ctx);
+    } else if (f[P_DISK].present) {
+        pr->kind = FL_PROBE_DISK;
+        pr->disk = fl_sc_tpl(ld, &f[P_DISK], "disk", "a path like \"${svc.0.volume.spool}\"",
+                             FL_SC_REQUEST, 0);
+        static const int dkeys[] = {P_FIELD, P_ADDR, P_SENTINELS, P_MASTER, P_RECORD,
+                                    P_OK_STATUS, P_METRIC, P_EACH};
+        for (size_t i = 0; i < sizeof dkeys / sizeof dkeys[0]; i++)
+            not_for(ld, &f[dkeys[i]], probe_keys[dkeys[i]], ctx, "HTTP or Redis probes");
     } else if (f[P_REDIS].present) {
         pr->kind = FL_PROBE_REDIS;
         pr->command = fl_sc_strlist(ld, &f[P_REDIS], "redis", "a Redis command as a list like "
@@ -464,6 +473,7 @@ static void one_probe(struct fl_sc_loader *ld, struct fl_probe *pr, struct fy_no
                  f[P_EACH].present);
         not_for(ld, &f[P_RECORD], "record", ctx, "HTTP probes (use field)");
         not_for(ld, &f[P_OK_STATUS], "ok_status", ctx, "HTTP probes");
+        not_for(ld, &f[P_METRIC], "metric", ctx, "HTTP probes");
     } else {
         if (!f[P_HTTP].present)
             fl_sc_diag(ld, pr->pos, "missing required key 'http' (or 'redis') in %s; expected %s",
@@ -472,6 +482,12 @@ static void one_probe(struct fl_sc_loader *ld, struct fl_probe *pr, struct fy_no
         check_url(ld, &f[P_HTTP], "http", pr->url);
         if (f[P_RECORD].present)
             pr->record = fl_sc_pointer(ld, &f[P_RECORD], "record");
+        if (f[P_METRIC].present && f[P_RECORD].present)
+            fl_sc_diag(ld, f[P_METRIC].key_pos, "%s: record (a JSON Pointer) and metric (a "
+                       "Prometheus series) are exclusive", ctx);
+        if (f[P_METRIC].present)
+            pr->metric = fl_sc_str(ld, &f[P_METRIC], "metric", "a Prometheus series like "
+                                   "rows_read_total or rows_read_total{job=\"load\"}");
         fl_sc_status_list(ld, &f[P_OK_STATUS], &pr->ok_status, &pr->nok_status);
         static const int rkeys[] = {P_FIELD, P_ADDR, P_SENTINELS, P_MASTER};
         for (size_t i = 0; i < sizeof rkeys / sizeof rkeys[0]; i++)

@@ -20,7 +20,9 @@
  * after an error the next sample reconnects.
  */
 #include "workload/workload_impl.h"
+#include "base/fill.h"
 #include "base/jsonptr.h"
+#include "base/prom.h"
 #include "base/template.h"
 
 #include <stdio.h>
@@ -81,6 +83,17 @@ static void on_http_done(void *ud, const struct fl_http_result *res)
         return;
     }
     snprintf(s, sizeof s, "%d", res->status);
+    if (m->metric) {
+        struct fl_buf v;
+        struct fl_error err = {0};
+        fl_buf_init(&v, MAX_VALUE);
+        if (fl_prom_lookup(res->body, res->body_len, m->metric, &v, &err) == 0)
+            complete(t, FL_OK, fl_buf_str(&v), NULL);
+        else
+            complete(t, FL_OK, NULL, err.msg);
+        fl_buf_free(&v);
+        return;
+    }
     if (!m->record) {
         complete(t, FL_OK, s, NULL);
         return;
@@ -244,6 +257,28 @@ static void redis_sample(struct probe_target *t)
         complete(t, FL_FAIL, NULL, t->conn.why[0] ? t->conn.why : fl_strerror(rc));
 }
 
+/* ---- disk: a filesystem's usage, "USED/TOTAL" bytes ---- */
+
+static void disk_sample(struct probe_target *t)
+{
+    struct wl_each e = {t->p->w->run, t->id[0] ? t->id : NULL};
+    struct fl_buf path;
+    struct fl_error err = {0};
+    fl_buf_init(&path, MAX_URL);
+    int rc = fl_template_expand(t->p->m->disk, wl_each_resolve, &e, &path, &err);
+    struct fl_fs_usage u;
+    if (!rc && (rc = fl_fs_usage(fl_buf_str(&path), &u)) != 0)
+        fl_error_set(&err, FL_ESYS, "%s: %s", fl_buf_str(&path), strerror(-rc));
+    fl_buf_free(&path);
+    if (rc) {
+        complete(t, FL_FAIL, NULL, err.msg);
+        return;
+    }
+    char v[64];
+    snprintf(v, sizeof v, "%llu/%llu", (unsigned long long)u.used, (unsigned long long)u.total);
+    complete(t, FL_OK, v, NULL);
+}
+
 /* ---- targets and ticks ---- */
 
 static void target_init(struct probe_driver *p, struct probe_target *t, size_t replica,
@@ -298,6 +333,8 @@ static void sample(struct probe_target *t)
     record(t, FL_INVOKE, NULL, NULL);
     if (t->p->m->kind == FL_PROBE_REDIS)
         redis_sample(t);
+    else if (t->p->m->kind == FL_PROBE_DISK)
+        disk_sample(t);
     else
         http_sample(t);
 }

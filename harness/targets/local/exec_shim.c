@@ -10,11 +10,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/proc.h"
+
+/* Give the command the LD_PRELOAD that was kept from the shim (see
+ * FL_SHIM_PRELOAD_ENV). Called in the process that execs it. */
+static void restore_preload(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", FL_SHIM_PRELOAD_ENV);
+    name[strlen(name) - 1] = '\0';   /* without the '=' */
+    const char *v = getenv(name);
+    if (!v)
+        return;
+    setenv("LD_PRELOAD", v, 1);
+    unsetenv(name);
+}
 
 /* ---- --init: a mini-init per instance (subreaper containment) ---------- */
 
@@ -91,6 +108,7 @@ static int init_main(char **cmd)
         signal(SIGTTOU, SIG_DFL);
         prctl(PR_SET_PDEATHSIG, 0);
         setpgid(0, 0);
+        restore_preload();
         execvp(cmd[0], cmd);
         fprintf(stderr, "faultline: cannot run %s: %s\n", cmd[0], strerror(errno));
         _exit(127);
@@ -126,6 +144,61 @@ static int init_main(char **cmd)
         _exit(128 + sig);
     }
     return WIFEXITED(status) ? WEXITSTATUS(status) : 127;
+}
+
+/* ---- volumes: a private mount namespace with the instance's tmpfs ----- */
+
+static int mkdirs(char *path)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        int rc = mkdir(path, 0755);
+        *p = '/';
+        if (rc != 0 && errno != EEXIST)
+            return -1;
+    }
+    return mkdir(path, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* FAULTLINE_VOLUMES ("HOST\tDST\n"...): enter a mount namespace of our
+ * own (private: nothing mounted here propagates back) and bind each
+ * volume's tmpfs at the path the instance uses. Everything the command
+ * forks shares the namespace; it vanishes with the last of them. Returns
+ * 0, or -1 after a message. */
+static int enter_volumes(void)
+{
+    const char *spec = getenv("FAULTLINE_VOLUMES");
+    if (!spec || !spec[0])
+        return 0;
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+        fprintf(stderr, "faultline %s: cannot enter a private mount namespace for the "
+                "instance's volumes: %s (needs root)\n", FL_EXEC_SHIM_ARG, strerror(errno));
+        return -1;
+    }
+    char line[2100];
+    for (int n = 0; *spec && n < 64; n++) {
+        const char *nl = strchr(spec, '\n');
+        size_t len = nl ? (size_t)(nl - spec) : strlen(spec);
+        if (len >= sizeof line)
+            return -1;
+        memcpy(line, spec, len);
+        line[len] = 0;
+        spec += len + (nl ? 1 : 0);
+        char *tab = strchr(line, '\t');
+        if (!tab)
+            continue;
+        *tab = 0;
+        char *dst = tab + 1;
+        if (mkdirs(dst) != 0 || mount(line, dst, NULL, MS_BIND, NULL) != 0) {
+            fprintf(stderr, "faultline %s: cannot bind volume %s at %s: %s\n",
+                    FL_EXEC_SHIM_ARG, line, dst, strerror(errno));
+            return -1;
+        }
+    }
+    unsetenv("FAULTLINE_VOLUMES");
+    return 0;
 }
 
 int fl_exec_shim_main(int argc, char **argv)
@@ -168,8 +241,11 @@ int fl_exec_shim_main(int argc, char **argv)
             return 127;
         }
     }
+    if (enter_volumes() != 0)
+        return 127;
     if (init)
         return init_main(argv + cmd);
+    restore_preload();
     execvp(argv[cmd], argv + cmd);
     fprintf(stderr, "faultline: cannot run %s: %s\n", argv[cmd], strerror(errno));
     return 127;

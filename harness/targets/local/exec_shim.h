@@ -14,6 +14,9 @@
 #define FL_EXEC_SHIM_H
 
 #define FL_EXEC_SHIM_ARG "__exec"
+/* LD_PRELOAD meant for the command travels through the shim under this
+ * name (with its "=") and is restored right before the command's exec. */
+#define FL_SHIM_PRELOAD_ENV "FAULTLINE_SHIM_LD_PRELOAD="
 
 /* argv[1] must be FL_EXEC_SHIM_ARG. Does not return on success (the
  * process image is replaced). Returns 127 when the arguments are malformed,

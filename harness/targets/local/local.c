@@ -134,6 +134,8 @@ static int init_containment(struct local_target *lt, struct fl_error *err)
     return rc;
 }
 
+static void release_containment(struct local_target *lt);
+
 static int local_create(struct fl_target **out, struct fl_run *run, struct fl_error *err)
 {
     const struct fl_scenario *sc = run->sc;
@@ -176,6 +178,10 @@ static int local_create(struct fl_target **out, struct fl_run *run, struct fl_er
     int rc = alloc_ports(lt, err);
     if (rc == 0)
         rc = init_containment(lt, err);
+    if (rc == 0 && (rc = fl_local_volumes_create(lt, err)) != 0) {
+        fl_local_volumes_release(lt);
+        release_containment(lt);
+    }
     if (rc) {
         target_free(lt);
         return rc;
@@ -633,6 +639,7 @@ static void local_destroy(struct fl_target *t, fl_target_cb cb, void *ud)
         uv_close((uv_handle_t *)&in->drain_timer, inst_timer_closed);
     }
     release_containment(lt);
+    fl_local_volumes_release(lt);
     uv_close((uv_handle_t *)&lt->start_timer, timer_closed);
     uv_close((uv_handle_t *)&lt->stop_timer, timer_closed);
     queue_destroy_cb(lt, cb, ud);
@@ -752,6 +759,12 @@ static int local_resolve(struct fl_target *t, const char *name, size_t len,
                 rc = fl_buf_addf(out, "%d", in->pub.pid) ? FL_ENOMEM : 0;
             else if (is(field, flen, "host"))
                 rc = fl_buf_adds(out, in->pub.host) ? FL_ENOMEM : 0;
+            else if (flen > 7 && memcmp(field, "volume.", 7) == 0) {
+                /* Where faultline reaches the volume (fill it, measure it). */
+                const struct local_vol *lv = fl_local_volume(in, field + 7, flen - 7);
+                if (lv)
+                    rc = fl_buf_adds(out, lv->host) ? FL_ENOMEM : 0;
+            }
         }
     }
     if (rc == FL_ENOMEM)

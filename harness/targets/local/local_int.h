@@ -104,6 +104,20 @@ struct local_proc {
     int init;                    /* pid is the instance's mini-init, not the command */
 };
 
+#define FL_VOL_PATH_MAX 1024
+/* The exec shim binds these into the instance's private mount namespace:
+ * "HOST\tDST\n" per volume (volume.c, exec_shim.c). */
+#define FL_VOLUMES_ENV "FAULTLINE_VOLUMES"
+
+/* One mounted volume of an instance (volume.c). */
+struct local_vol {
+    const struct fl_volume *v;
+    char host[FL_VOL_PATH_MAX];  /* the tmpfs in faultline's namespace */
+    char dst[FL_VOL_PATH_MAX];   /* where the instance sees it */
+    uint64_t seq;                /* journal: unmount */
+    int mounted;
+};
+
 struct local_inst {
     struct fl_instance pub;      /* what injectors see (first member) */
     struct local_target *lt;
@@ -137,6 +151,8 @@ struct local_inst {
     char last_check_err[256];
     int log_fd;
     char log_path[4096];
+    struct local_vol *vols;      /* the service's volumes, mounted (volume.c) */
+    size_t nvols;
 };
 
 struct local_svc {
@@ -249,6 +265,29 @@ int fl_local_op_fs_path(struct fl_target *t, struct fl_instance *in, const char 
                         struct fl_buf *out, struct fl_error *err);
 int fl_local_op_add_env_hook(struct fl_target *t, fl_env_hook fn, void *ud,
                              struct fl_error *err);
+
+/* volume.c */
+/* 1 when some service declares volumes. */
+int fl_local_volumes_needed(const struct local_target *lt);
+/* Mount every instance's volumes (journaled). Needs root and the exec
+ * shim: otherwise FL_EINVAL saying why and what to use. On failure the
+ * volumes mounted so far stay recorded for fl_local_volumes_release. */
+int fl_local_volumes_create(struct local_target *lt, struct fl_error *err);
+/* Unmount every volume (after the processes are gone), mark the journal,
+ * free the arrays. Returns 0 or FL_EIO when one could not be unmounted. */
+int fl_local_volumes_release(struct local_target *lt);
+/* "FAULTLINE_VOLUMES=..." for in's environment (malloc'ed, caller frees),
+ * NULL when in has no volume (or out of memory: err set). */
+char *fl_local_volumes_env(const struct local_inst *in, struct fl_error *err);
+/* The volume of in called name[0..len), or NULL. */
+const struct local_vol *fl_local_volume(const struct local_inst *in, const char *name,
+                                        size_t len);
+/* path as in sees it, under one of its volumes: write faultline's path to
+ * out and return 1; 0 when path is on no volume; FL_ENOMEM. */
+int fl_local_volume_map(const struct local_inst *in, const char *path, struct fl_buf *out);
+/* proc.c: expand a template for in (its names, then the run's); caller
+ * frees; NULL with err set on failure. */
+char *fl_local_expand(struct local_inst *in, const char *tpl, struct fl_error *err);
 
 /* Count of instances with a process or a containment still draining. */
 size_t fl_local_alive_count(const struct local_target *lt);

@@ -352,9 +352,12 @@ int fl_local_op_fs_path(struct fl_target *t, struct fl_instance *pub, const char
                         struct fl_buf *out, struct fl_error *err)
 {
     (void)t;
-    (void)pub;
-    /* Local instances share faultline's view of the filesystem. */
-    if (fl_buf_adds(out, path))
+    /* Local instances share faultline's view of the filesystem, except
+     * for their volumes (bound in their private mount namespace). */
+    int rc = fl_local_volume_map((const struct local_inst *)pub, path, out);
+    if (rc == 1)
+        return 0;
+    if (rc || fl_buf_adds(out, path))
         return fl_error_set(err, FL_ENOMEM, "path too long: %s", path);
     return 0;
 }

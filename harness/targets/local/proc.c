@@ -8,6 +8,7 @@
  * SIGKILL them when faultline dies, however it dies.
  */
 #include "targets/local/local_int.h"
+#include "targets/local/exec_shim.h"
 #include "core/run_context.h"
 #include "base/template.h"
 #include "core/journal.h"
@@ -76,6 +77,32 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
         args[k++] = "--";
         memcpy(args + k, argv, (n + 1) * sizeof *args);
     }
+    /* The shim is faultline itself: a preloaded library (disk.errors'
+     * faultline-ioerr.so, libfaketime) is meant for the command, not for
+     * it (a sanitized faultline even refuses to start with one). It goes
+     * through as FL_SHIM_PRELOAD_ENV and the shim restores it just before
+     * exec'ing the command (exec_shim.c). */
+    char **env2 = NULL;
+    char *moved = NULL;
+    if (self_exe && env) {
+        size_t ne = 0;
+        while (env[ne])
+            ne++;
+        env2 = calloc(ne + 1, sizeof *env2);
+        for (size_t i = 0; env2 && i < ne; i++) {
+            env2[i] = env[i];
+            if (!moved && strncmp(env[i], "LD_PRELOAD=", 11) == 0) {
+                const char *val = env[i] + 11;   /* after "LD_PRELOAD=" */
+                size_t l = strlen(FL_SHIM_PRELOAD_ENV) + strlen(val) + 1;
+                moved = malloc(l);
+                if (moved) {
+                    snprintf(moved, l, "%s%s", FL_SHIM_PRELOAD_ENV, val);
+                    env2[i] = moved;
+                }
+            }
+        }
+        /* Out of memory here: the environment goes as it is. */
+    }
     uv_stdio_container_t stdio[3];
     stdio[0].flags = UV_IGNORE;   /* libuv gives fds 0-2 /dev/null when ignored */
     for (int i = 1; i < 3; i++) {
@@ -87,7 +114,7 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
     o.exit_cb = exit_cb;
     o.file = args[0];
     o.args = args;
-    o.env = (char **)env;
+    o.env = env2 ? env2 : (char **)env;
     o.cwd = cwd;
     o.flags = UV_PROCESS_DETACHED;
     o.stdio_count = 3;
@@ -96,6 +123,8 @@ int fl_local_spawn_in(uv_loop_t *loop, uv_process_t *h, const char *self_exe,
     h->data = data;
     if (args != argv)
         free(args);
+    free(env2);
+    free(moved);
     if (rc) {
         uv_close((uv_handle_t *)h, free_on_fail);
         return fl_error_set(err, FL_ESYS, "cannot run %s: %s", argv[0], uv_strerror(rc));
@@ -174,6 +203,14 @@ static int inst_resolve(void *ud, const char *name, size_t len, struct fl_buf *o
         return fl_buf_addf(out, "%d", in->pub.replica) ? FL_ENOMEM : 0;
     if (len == 4 && memcmp(name, "host", 4) == 0)
         return fl_buf_adds(out, "127.0.0.1") ? FL_ENOMEM : 0;
+    if (len > 7 && memcmp(name, "volume.", 7) == 0) {
+        const struct local_vol *lv = fl_local_volume(in, name + 7, len - 7);
+        if (!lv || !lv->dst[0])
+            return fl_error_set(err, FL_ENOTFOUND, "${%.*s}: %s has no volume '%.*s'%s",
+                                (int)len, name, in->pub.id, (int)(len - 7), name + 7,
+                                lv ? " yet (a volume path may not name a volume)" : "");
+        return fl_buf_adds(out, lv->dst) ? FL_ENOMEM : 0;
+    }
     struct fl_run *run = in->lt->run;
     int rc = fl_run_resolve(run, name, len, out, err);
     if (rc == FL_ENOTFOUND && run->target != &in->lt->base)
@@ -208,6 +245,11 @@ static void free_strv(char **v)
     free(v);
 }
 
+char *fl_local_expand(struct local_inst *in, const char *tpl, struct fl_error *err)
+{
+    return expand(in, tpl, err);
+}
+
 static char **expand_argv(struct local_inst *in, const char *const *tpl, size_t n,
                           struct fl_error *err)
 {
@@ -237,6 +279,54 @@ static int env_overridden(const struct fl_service *svc, const char *entry)
 }
 
 #define HOOK_MAX_VARS 8   /* variables one environment hook may add */
+
+/* Every LD_PRELOAD of v (faultline's own, the service's, each hook's: an
+ * I/O error library and libfaketime may both be asked for) merged into
+ * the last one, each library once, the later-added first (a hook's
+ * interposer must come before whatever the service preloads, or symbols
+ * bind to that instead: LD_PRELOAD=libc.so.6 would void disk.errors);
+ * dedupe_env then drops the others. 0 or FL_ENOMEM. */
+static int merge_preload(char **v)
+{
+    size_t last = SIZE_MAX, count = 0;
+    for (size_t i = 0; v[i]; i++)
+        if (strncmp(v[i], "LD_PRELOAD=", 11) == 0) {
+            last = i;
+            count++;
+        }
+    if (count < 2)
+        return 0;
+    struct fl_buf b;
+    fl_buf_init(&b, EXPAND_MAX);
+    int rc = fl_buf_adds(&b, "LD_PRELOAD=");
+    for (size_t i = last + 1; i-- > 0 && !rc;) {
+        if (strncmp(v[i], "LD_PRELOAD=", 11) != 0)
+            continue;
+        const char *p = v[i] + 11;
+        while (*p && !rc) {   /* libraries are separated by ':' or spaces */
+            size_t l = strcspn(p, ": ");
+            if (l) {
+                int dup = 0;
+                const char *q = b.p + 11;
+                while (*q && !dup) {
+                    size_t m = strcspn(q, ":");
+                    dup = m == l && memcmp(q, p, l) == 0;
+                    q += m + (q[m] == ':');
+                }
+                if (!dup)
+                    rc = fl_buf_addf(&b, "%s%.*s", b.len > 11 ? ":" : "", (int)l, p);
+            }
+            p += l + (p[l] != 0);
+        }
+    }
+    if (rc) {
+        fl_buf_free(&b);
+        return FL_ENOMEM;
+    }
+    free(v[last]);
+    v[last] = b.p;
+    return 0;
+}
 
 /* Drop every entry whose name appears again later: the later one wins. */
 static void dedupe_env(char **v)
@@ -269,7 +359,7 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
     size_t n = 0;
     while (environ && environ[n])
         n++;
-    size_t cap = n + svc->nenv + 3 + lt->nhooks * HOOK_MAX_VARS;
+    size_t cap = n + svc->nenv + 4 + lt->nhooks * HOOK_MAX_VARS;
     char **v = calloc(cap, sizeof *v);
     if (!v)
         goto oom;
@@ -308,6 +398,10 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         goto oom;
     }
     v[k++] = b.p;
+    if (in->nvols && !(v[k++] = fl_local_volumes_env(in, err))) {
+        free_strv(v);
+        return NULL;
+    }
     for (size_t h = 0; h < lt->nhooks; h++) {
         int added = lt->hooks[h].fn(lt->hooks[h].ud, &in->pub, v + k, HOOK_MAX_VARS, err);
         if (added < 0) {
@@ -316,6 +410,8 @@ static char **build_env(struct local_inst *in, struct fl_error *err)
         }
         k += (size_t)(added > HOOK_MAX_VARS ? HOOK_MAX_VARS : added);
     }
+    if (merge_preload(v))
+        goto oom;
     dedupe_env(v);
     return v;
 oom:
