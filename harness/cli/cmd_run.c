@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -232,6 +233,10 @@ int fl_cmd_run(int argc, char **argv)
     size_t nres = 0;
     struct fl_live live;
     fl_live_init(&live, c.verbose);
+    /* Reading notes from a terminal while in the background would stop the
+     * whole run (SIGTTIN). Ignored, the read fails instead: the run goes
+     * on without notes (and --step stops, as at end of input). */
+    signal(SIGTTIN, SIG_IGN);
     if (bad) {
         /* Nothing runs when a file is invalid: a gate must not half-run.
          * The JUnit still says which file is broken. */

@@ -110,14 +110,20 @@ static int start(struct job *j, const struct cli *c, const char *self, const cha
         argv[a++] = "--teardown-timeout";
         argv[a++] = tt;
     }
+    /* NAME=VALUE of every --var: the child's copy is what exec uses; the
+     * parent frees its own after the fork. */
+    char *kv[MAX_VARS];
+    size_t nkv = 0;
     for (size_t i = 0; i < c->nvars; i++) {
-        argv[a++] = "--var";
         size_t len = strlen(c->vars[i].name) + strlen(c->vars[i].value) + 2;
-        char *kv = malloc(len);    /* freed with the child's image (exec) */
-        if (!kv)
+        if (!(kv[nkv] = malloc(len))) {
+            while (nkv)
+                free(kv[--nkv]);
             return -1;
-        snprintf(kv, len, "%s=%s", c->vars[i].name, c->vars[i].value);
-        argv[a++] = kv;
+        }
+        snprintf(kv[nkv], len, "%s=%s", c->vars[i].name, c->vars[i].value);
+        argv[a++] = "--var";
+        argv[a++] = kv[nkv++];
     }
     if (j->value) {
         snprintf(var, sizeof var, "%s=%s", mvar, j->value);
@@ -129,12 +135,13 @@ static int start(struct job *j, const struct cli *c, const char *self, const cha
     }
     argv[a++] = c->verbose > 0 ? "-v" : "--quiet";
     argv[a] = NULL;
-    if (fl_cli_mkdir_p(j->dir))
-        return -1;
     char log[PATH_MAX + 16];
     snprintf(log, sizeof log, "%s/console.log", j->dir);
     clock_gettime(CLOCK_MONOTONIC, &j->t0);
-    pid_t pid = fork();
+    pid_t pid = fl_cli_mkdir_p(j->dir) ? -1 : fork();
+    if (pid != 0)
+        while (nkv)
+            free(kv[--nkv]);
     if (pid < 0)
         return -1;
     if (pid == 0) {

@@ -243,6 +243,9 @@ int fl_exec_shim_main(int argc, char **argv)
     }
     if (enter_volumes() != 0)
         return 127;
+    /* faultline ignores SIGTTIN (reading notes from a terminal it may be
+     * in the background of): a command starts with the default. */
+    signal(SIGTTIN, SIG_DFL);
     if (init)
         return init_main(argv + cmd);
     restore_preload();
