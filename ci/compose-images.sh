@@ -51,7 +51,9 @@ build)
   redis=$(command -v redis-server) || { echo "compose-images: no redis-server" >&2; exit 1; }
   work=$(mktemp -d /tmp/fl-images.XXXXXX)
   trap 'rm -rf "$work"' EXIT
-  rootfs "$work/jobsvc" "$build/jobsvc"
+  # The demo upstream (the rate-limited dependency) ships in the same image.
+  [ -x "$build/upstream" ] || { echo "compose-images: $build/upstream is not built" >&2; exit 1; }
+  rootfs "$work/jobsvc" "$build/jobsvc" "$build/upstream"
   rootfs "$work/redis" "$redis"
   echo "FL_JOBSVC_IMAGE=$(import_image "$work/jobsvc" faultline-demo-jobsvc)"
   echo "FL_REDIS_IMAGE=$(import_image "$work/redis" faultline-demo-redis)"

@@ -3,6 +3,7 @@
 #include "jobsvc.h"
 
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -25,14 +26,28 @@ static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static int pool[POOL_MAX];
 static int npool;
 
+int js_dep_addr(const struct js_cfg *cfg, struct sockaddr_in *a) {
+  memset(a, 0, sizeof *a);
+  a->sin_family = AF_INET;
+  a->sin_port = htons((uint16_t)cfg->dep_port);
+  const char *host = strcmp(cfg->dep_host, "localhost") ? cfg->dep_host : "127.0.0.1";
+  if (inet_pton(AF_INET, host, &a->sin_addr) == 1)
+    return 0;
+  /* A name (a compose service: --dep upstream:8090). */
+  struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+  if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+    return -1;
+  a->sin_addr = ((struct sockaddr_in *)res->ai_addr)->sin_addr;
+  freeaddrinfo(res);
+  return 0;
+}
+
 static int dial(const struct js_cfg *cfg) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return -1;
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->dep_port)};
-  if (inet_pton(AF_INET, strcmp(cfg->dep_host, "localhost") ? cfg->dep_host : "127.0.0.1",
-                &a.sin_addr) != 1 ||
-      connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+  struct sockaddr_in a;
+  if (js_dep_addr(cfg, &a) != 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
     close(fd);
     return -1;
   }

@@ -27,6 +27,12 @@ struct js_app;
 int js_dep_call(struct js_app *app, const char *method, const char *path);
 /* Start the boot export in its own thread when startup-export is on. */
 void js_dep_boot(struct js_app *app);
+
+/* --dep's address: an IPv4 literal, "localhost", or a name resolved now
+ * (a compose service). 0, or -1 when it does not resolve. */
+struct sockaddr_in;
+struct js_cfg;
+int js_dep_addr(const struct js_cfg *cfg, struct sockaddr_in *a);
 /* The status a job ends with: "complete" when its dependency call (GET
  * /items) succeeded or there is no --dep, "failed" otherwise. */
 const char *js_dep_job(struct js_app *app);

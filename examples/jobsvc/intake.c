@@ -1,5 +1,6 @@
 /* intake.c - see intake.h. */
 #include "intake.h"
+#include "dep.h"
 #include "jobsvc.h"
 
 #include <arpa/inet.h>
@@ -38,12 +39,10 @@ static char *get(const struct js_cfg *cfg, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0)
     return NULL;
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)cfg->dep_port)};
+  struct sockaddr_in a;
   struct timeval tv = {5, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (inet_pton(AF_INET, strcmp(cfg->dep_host, "localhost") ? cfg->dep_host : "127.0.0.1",
-                &a.sin_addr) != 1 ||
-      connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+  if (js_dep_addr(cfg, &a) != 0 || connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
     close(fd);
     return NULL;
   }

@@ -26,7 +26,7 @@
  * let faultline's http.ratelimit play that part, so the limit can be
  * switched on and off on the timeline).
  *
- *   upstream --port N [--export-ms 1500] [--items-ms 20] [--limit N --window-ms W]
+ *   upstream --port N [--bind ADDR] [--export-ms 1500] [--items-ms 20] [--limit N --window-ms W]
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -246,9 +246,12 @@ static int arg_int(const char *v, int lo, int hi)
 int main(int argc, char **argv)
 {
     int port = 0;
+    const char *bind = "127.0.0.1";
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--port"))
             port = arg_int(argv[i + 1], 1, 65535);
+        else if (!strcmp(argv[i], "--bind"))
+            bind = argv[i + 1];   /* 0.0.0.0 in a container (ci/docker-compose.yml) */
         else if (!strcmp(argv[i], "--export-ms"))
             export_ms = arg_int(argv[i + 1], 0, 600000);
         else if (!strcmp(argv[i], "--items-ms"))
@@ -262,7 +265,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--msg-for-ms"))
             msg_for_ms = arg_int(argv[i + 1], 0, 3600000);
         else {
-            fprintf(stderr, "usage: upstream --port N [--export-ms MS] [--items-ms MS] "
+            fprintf(stderr, "usage: upstream --port N [--bind ADDR] [--export-ms MS] [--items-ms MS] "
                             "[--limit N --window-ms MS] [--msg-every-ms MS --msg-for-ms MS]\n");
             return 64;
         }
@@ -271,17 +274,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "upstream: --port is required\n");
         return 64;
     }
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, bind, &addr.sin_addr) != 1) {
+        fprintf(stderr, "upstream: --bind expects an IPv4 address, got '%s'\n", bind);
+        return 64;
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
         on_request, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120, MHD_OPTION_END);
     if (!d) {
-        fprintf(stderr, "upstream: cannot listen on 127.0.0.1:%d\n", port);
+        fprintf(stderr, "upstream: cannot listen on %s:%d\n", bind, port);
         return 1;
     }
-    fprintf(stderr, "upstream: ready on 127.0.0.1:%d (export %d ms, items %d ms)\n", port,
+    fprintf(stderr, "upstream: ready on %s:%d (export %d ms, items %d ms)\n", bind, port,
             export_ms, items_ms);
     if (msg_every_ms) {
         pthread_t t;

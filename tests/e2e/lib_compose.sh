@@ -78,6 +78,13 @@ compose_up() {
     done
     curl -sf "http://$addr/api/store" >/dev/null || fail "api replica $i ($addr) never answered"
   done
+  # The demo's dependency (upstream) answers on its published port too.
+  addr=$(compose port upstream 8090)
+  for _ in $(seq 1 100); do
+    curl -sf "http://$addr/items" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -sf "http://$addr/items" >/dev/null || fail "upstream ($addr) never answered"
 }
 
 # Every container of the project runs, none is paused, each restart
