@@ -57,21 +57,18 @@ int fl_faketime_lib(char *buf, size_t len, struct fl_error *err)
 
 /* The run's state folder: where its journal is, else (unit tests only:
  * a run with a controlled clock needs a journal) its output folder. */
-static int state_dir(const struct fl_run *run, char *buf, size_t len)
-{
-    const char *j = run->journal ? fl_journal_path(run->journal) : NULL;
-    const char *slash = j ? strrchr(j, '/') : NULL;
-    int n = slash ? snprintf(buf, len, "%.*s", (int)(slash - j), j)
-                  : snprintf(buf, len, "%s", run->outdir ? run->outdir : ".");
-    return n > 0 && (size_t)n < len ? 0 : FL_EINVAL;
-}
-
+/* The clock folder lives under $TMPDIR (else /tmp), not in the state
+ * folder: a service that drops privileges (nginx's workers run as nobody)
+ * must reach its file, so every ancestor must be searchable by others,
+ * and the state folder is 0700 (journals) and may sit anywhere
+ * (--state-dir under a 0700 home). /tmp is searchable by all; the folder
+ * itself is 0711 (files reachable by name, not listable). */
 int fl_faketime_dir(const struct fl_run *run, char *buf, size_t len)
 {
-    char dir[3072];
-    if (state_dir(run, dir, sizeof dir))
-        return FL_EINVAL;
-    int n = snprintf(buf, len, "%s/%s" FL_FAKETIME_DIR_SUFFIX, dir,
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || tmp[0] != '/' || strlen(tmp) > 2048)
+        tmp = "/tmp";
+    int n = snprintf(buf, len, "%s/faultline-%s" FL_FAKETIME_DIR_SUFFIX, tmp,
                      run->run_tag ? run->run_tag : "run");
     return n > 0 && (size_t)n < len ? 0 : FL_EINVAL;
 }
@@ -358,12 +355,13 @@ static const char *inherited_faketime(void)
     return NULL;
 }
 
-/* The run's clock folder, <state folder>/<tag>.clocks, journaled before
- * it is made (recover empties and removes it). The state folder stays
- * 0700; this one is 0711: a service that drops privileges (nginx workers
- * as nobody: measured, they silently stayed on real time) must reach its
- * file, and nobody can list the folder. Its ancestors must be searchable
- * too. 0 or FL_E* with err set. */
+/* The run's clock folder, $TMPDIR/faultline-<tag>.clocks (fl_faketime_dir),
+ * journaled before it is made (recover empties and removes it). It is
+ * 0711: a service that drops privileges (nginx workers as nobody:
+ * measured, they silently stayed on real time) must reach its file, and
+ * nobody can list the folder. A folder of that name that is not ours (made
+ * in /tmp by someone else first) is refused, never used. 0 or FL_E* with
+ * err set. */
 static int make_clock_dir(struct fl_run *run, struct fl_error *err)
 {
     char dir[3584];

@@ -13,9 +13,11 @@ lib=$(ls /usr/lib/*/faketime/libfaketime.so.1 /usr/lib/faketime/libfaketime.so.1
 [ -n "$lib" ] || { echo "skip: libfaketime not installed"; exit 77; }
 
 # nginx's workers run as nobody: the clock files must be reachable for
-# them, so the test's own temporary folder gets search permission (faultline
-# itself opens its state folder that way, docs/clocks.md).
+# them. faultline puts its clock folder (0711) under $TMPDIR, here the
+# test's own temporary folder, which therefore gets search permission too
+# (/tmp has it; docs/clocks.md).
 chmod 0711 "$TMP"
+export TMPDIR="$TMP"
 out="$TMP/out/clock-jump"
 ev="$out/events.jsonl"
 set +e

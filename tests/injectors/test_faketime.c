@@ -57,13 +57,14 @@ static void test_shift_and_reset(void **state)
     (void)state;
     char dir[] = "/tmp/fl-faketime-XXXXXX";
     assert_non_null(mkdtemp(dir));
+    setenv("TMPDIR", dir, 1);          /* the clock folder goes under $TMPDIR */
     struct fl_run run = {.outdir = dir, .run_tag = "run-1-2-0"};
     struct fl_instance in = {.service = "api", .replica = 1};
     snprintf(in.id, sizeof in.id, "api.1");
     char path[4096];
     assert_int_equal(fl_faketime_path(&run, in.id, path, sizeof path), 0);
     char want[4200], clocks[4096];
-    snprintf(want, sizeof want, "%s/run-1-2-0.clocks/api.1.clock", dir);
+    snprintf(want, sizeof want, "%s/faultline-run-1-2-0.clocks/api.1.clock", dir);
     assert_string_equal(path, want);
     assert_int_equal(fl_faketime_dir(&run, clocks, sizeof clocks), 0);
     assert_int_equal(mkdir(clocks, 0700), 0);       /* fl_faketime_attach makes it */
@@ -151,6 +152,7 @@ static void test_attach(void **state)
     (void)state;
     char dir[] = "/tmp/fl-faketime-XXXXXX", lib[64];
     assert_non_null(mkdtemp(dir));          /* the state folder: 0700 */
+    setenv("TMPDIR", dir, 1);
     snprintf(lib, sizeof lib, "%s/lib.so", dir);
     FILE *f = fopen(lib, "w");              /* stands in for libfaketime: only opened */
     assert_non_null(f);
@@ -198,6 +200,7 @@ static void test_attach(void **state)
     assert_int_not_equal(access(clocks, F_OK), 0);
     fl_journal_close(run.journal, 1);
     unsetenv("FAULTLINE_LIBFAKETIME");
+    unsetenv("TMPDIR");
     assert_int_equal(unlink(lib), 0);
     assert_int_equal(rmdir(dir), 0);
 }
