@@ -423,7 +423,7 @@ int fl_lint_read_dockerfile(struct fl_lint *l, size_t file, const char *text, si
     if (c.nheredoc && c.bad != FL_ENOMEM) {
         /* BuildKit fails here too; and everything after the opener was
          * read as its body, so references may have been missed */
-        char msg[128];
+        char msg[256];
         snprintf(msg, sizeof msg,
                  "heredoc <<%s is not closed: no line \"%s\" before the end of the file",
                  c.heredoc[0].word, c.heredoc[0].word);
