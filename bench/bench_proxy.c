@@ -13,6 +13,7 @@
  *   bench_proxy [FAULTLINE_BINARY]   (default: faultline next to this binary)
  */
 #include <fcntl.h>
+#include "base/util.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -189,7 +190,8 @@ static int api(int port, const char *method, const char *path, const char *body)
     if (k < 12)
         return -1;
     resp[k] = '\0';
-    return atoi(resp + 9);
+    long long st;
+    return fl_parse_leading_int(resp + 9, 100, 999, &st, NULL) ? -1 : (int)st;
 }
 
 static pid_t spawn(char *const argv[])

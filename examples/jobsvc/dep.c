@@ -2,6 +2,7 @@
 #include "dep.h"
 #include "jobsvc.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -103,7 +104,11 @@ static int exchange(int fd, const struct js_cfg *cfg, const char *method, const 
   }
   if (!end || strncmp(h, "HTTP/1.", 7) != 0)
     return 0;
-  int status = atoi(h + 9);
+  /* "HTTP/1.x NNN": three digits. */
+  if (!isdigit((unsigned char)h[9]) || !isdigit((unsigned char)h[10]) ||
+      !isdigit((unsigned char)h[11]))
+    return 0;
+  int status = (h[9] - '0') * 100 + (h[10] - '0') * 10 + (h[11] - '0');
   const char *cl = strcasestr(h, "\r\nContent-Length:");
   size_t len = cl ? (size_t)strtoul(cl + 17, NULL, 10) : 0;
   const char *ra = strcasestr(h, "\r\nRetry-After:");

@@ -206,8 +206,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (strcmp(url, "/threads") == 0 || strcmp(url, "/messages") == 0) {
         const char *ca = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "created_after");
         const char *aa = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "active_after");
-        char *b = url[1] == 'm' ? messages_json()
-                                : threads_json(atoi(aa ? aa : ca ? ca : "0"), aa != NULL);
+        const char *since = aa ? aa : ca ? ca : "0";
+        char *endp;
+        long v = strtol(since, &endp, 10);
+        if (*since == '\0' || *endp != '\0' || v < 0 || v > 1000000000L)
+            return reply(c, 400, "{\"error\":\"created_after / active_after: a number\"}", 0);
+        char *b = url[1] == 'm' ? messages_json() : threads_json((int)v, aa != NULL);
         if (!b)
             return MHD_NO;
         enum MHD_Result ok = reply(c, 200, b, 0);

@@ -284,3 +284,18 @@ int64_t fl_now_us(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+int fl_parse_leading_int(const char *s, long long lo, long long hi, long long *out,
+                         const char **end)
+{
+    long long v = 0;
+    size_t n = 0;
+    while (s && s[n] >= '0' && s[n] <= '9' && n < 18)
+        v = v * 10 + (s[n++] - '0');
+    if (n == 0 || (s[n] >= '0' && s[n] <= '9') || v < lo || v > hi)
+        return FL_EINVAL;
+    *out = v;
+    if (end)
+        *end = s + n;
+    return 0;
+}

@@ -36,6 +36,11 @@ int fl_parse_signal(const char *s, int *sig);
 const char *fl_signal_name(int sig);           /* "SIGKILL" */
 /* Strict integer parse of the whole string. */
 int fl_parse_int(const char *s, long long lo, long long hi, long long *out);
+/* The decimal number at the start of s ("8080/tcp" -> 8080), at most 18
+ * digits and within lo..hi; end (may be NULL) gets what follows it.
+ * 0, or FL_EINVAL when s does not start with a digit or is out of range. */
+int fl_parse_leading_int(const char *s, long long lo, long long hi, long long *out,
+                         const char **end);
 
 /* Seeded generator (splitmix64 seeding a xoshiro256**): the same seed gives
  * the same picks on every machine. */

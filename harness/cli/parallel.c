@@ -230,8 +230,14 @@ int fl_cli_run_parallel(struct cli *c, const char *self)
         const char *eq = strchr(c->matrix, '=');
         snprintf(mvar, sizeof mvar, "%.*s", eq ? (int)(eq - c->matrix) : 0, c->matrix);
         snprintf(mbuf, sizeof mbuf, "%s", eq ? eq + 1 : "");
-        for (char *v = strtok(mbuf, ","); v && nvalues < MAX_MATRIX; v = strtok(NULL, ","))
+        /* V1,V2,...: common.c refused empty values (",," or a trailing ","). */
+        for (char *v = mbuf; *v && nvalues < MAX_MATRIX;) {
+            char *comma = strchr(v, ',');
+            if (comma)
+                *comma = '\0';
             values[nvalues++] = v;
+            v = comma ? comma + 1 : v + strlen(v);
+        }
     }
     for (size_t f = 0; f < c->nfiles; f++)
         for (size_t v = 0; v < (nvalues ? nvalues : 1) && njobs < MAX_JOBS; v++) {

@@ -1,4 +1,5 @@
 /* control.c - Toxiproxy's JSON API over a set of proxies (control.h). */
+#include "base/util.h"
 #include "proxy/control.h"
 #include "proxy/http1.h"
 #include "proxy/proxy.h"
@@ -576,7 +577,12 @@ int fl_control_start(uv_loop_t *loop, const struct fl_control_opts *o, struct fl
     if (!strcmp(host, "localhost"))
         snprintf(host, sizeof host, "127.0.0.1");
     struct sockaddr_in sa;
-    if (uv_ip4_addr(host, atoi(colon + 1), &sa)) {
+    long long port;
+    if (fl_parse_int(colon + 1, 0, 65535, &port)) {
+        free(c);
+        return fl_error_set(err, FL_EINVAL, "listen: the port of %s is not 0..65535", o->listen);
+    }
+    if (uv_ip4_addr(host, (int)port, &sa)) {
         free(c);
         return fl_error_set(err, FL_EINVAL, "listen: %s is not an IPv4 address", host);
     }

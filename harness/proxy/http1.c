@@ -1,4 +1,5 @@
 /* http1.c - the HTTP/1.1 framer (see http1.h). */
+#include "base/util.h"
 #include "proxy/http1.h"
 
 #include <ctype.h>
@@ -67,9 +68,13 @@ static int parse_head(struct fl_h1 *h)
     if (h->response) {
         if (strncmp(first, "HTTP/1.", 7) != 0 || fl < 12)
             return -1;
-        h->status = atoi(first + 9);
-        if (h->status < 100 || h->status > 999)
+        /* "HTTP/1.x NNN": exactly three digits, then a space or the end. */
+        long long st;
+        const char *rest;
+        if (fl_parse_leading_int(first + 9, 100, 999, &st, &rest) || rest != first + 12 ||
+            (*rest && *rest != ' '))
             return -1;
+        h->status = (int)st;
     } else {
         if (sscanf(first, "%15s %511s", h->method, h->path) != 2)
             return -1;

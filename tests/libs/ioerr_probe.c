@@ -89,7 +89,7 @@ int main(int argc, char **argv)
     if (argc != 3 || !cp)
         return 2;
     snprintf(dir, sizeof dir, "%s", argv[1]);
-    flags = atoi(argv[2]);
+    flags = (int)strtol(argv[2], NULL, 10);
     len = (size_t)(flags & 0) + strlen(argv[1]) % 8 + 8;   /* 8..15, unknown at compile time */
     int cfd = open(cp, O_RDWR);
     if (cfd < 0 || chdir(dir) != 0)

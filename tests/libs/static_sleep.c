@@ -6,6 +6,6 @@
 
 int main(int argc, char **argv)
 {
-    sleep(argc > 1 ? (unsigned)atoi(argv[1]) : 30);
+    sleep(argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 30);
     return 0;
 }

@@ -69,7 +69,9 @@ static void run_probe(const char *probe)
     assert_non_null(strstr(text, "delayed EIO slept\n"));
     const char *pf = strstr(text, "probability failed ");
     assert_non_null(pf);
-    int failed = atoi(pf + strlen("probability failed "));
+    char *endp;
+    long failed = strtol(pf + strlen("probability failed "), &endp, 10);
+    assert_true(endp != pf + strlen("probability failed "));
     /* 1000 draws at 50%: far outside 300..700 only by a broken generator. */
     assert_true(failed > 300 && failed < 700);
     assert_true(c->hits >= 14 + (uint64_t)failed);

@@ -2,6 +2,7 @@
  * of a container (inspect: pid, published port, health, networks) and the
  * project's events (die, start, oom, health_status, kill, pause), which
  * become instance records in the history. */
+#include "base/util.h"
 #include "targets/compose/compose_int.h"
 #include "core/journal.h"
 #include "core/run_context.h"
@@ -25,19 +26,23 @@ static int published_port(json_t *ports)
     const char *key;
     json_t *binds;
     json_object_foreach(ports, key, binds) {
-        int priv = atoi(key);
-        if (!strstr(key, "/tcp") || !json_is_array(binds) || priv <= 0)
+        long long priv;
+        const char *rest;
+        if (fl_parse_leading_int(key, 1, 65535, &priv, &rest) || strcmp(rest, "/tcp") != 0 ||
+            !json_is_array(binds))
             continue;
         size_t i;
         json_t *b;
         json_array_foreach(binds, i, b) {
             const char *ip = json_string_value(json_object_get(b, "HostIp"));
             const char *hp = json_string_value(json_object_get(b, "HostPort"));
-            int port = hp ? atoi(hp) : 0;
+            long long port = 0;
+            if (!hp || fl_parse_int(hp, 1, 65535, &port))
+                port = 0;
             int loop = !ip || !ip[0] || strcmp(ip, "127.0.0.1") == 0 || strcmp(ip, "0.0.0.0") == 0;
             if (port > 0 && loop && (!best || priv < best_private)) {
-                best = port;
-                best_private = priv;
+                best = (int)port;
+                best_private = (int)priv;
             }
         }
     }
@@ -176,7 +181,10 @@ void fl_compose_on_event(void *ud, json_t *ev)
         fl_compose_inspect(in);
     } else if (strcmp(action, "die") == 0) {
         const char *code = json_string_value(json_object_get(attrs, "exitCode"));
-        int status = code ? atoi(code) : -1;
+        long long st = -1;
+        if (!code || fl_parse_int(code, -1, 1000000, &st))
+            st = -1;
+        int status = (int)st;
         in->running = 0;
         in->pub.pid = 0;
         in->pub.frozen = 0;

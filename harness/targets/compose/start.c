@@ -2,6 +2,7 @@
  * the project's events, list its containers, keep those of the scenario's
  * services (in container-number order), inspect each, and wait until every
  * one is ready. */
+#include "base/util.h"
 #include "targets/compose/compose_int.h"
 #include "core/journal.h"
 #include "core/run_context.h"
@@ -188,7 +189,10 @@ static int make_instances(struct compose_target *ct, json_t *list, size_t total)
             in->index = (int)(ct->ninsts - 1);
             snprintf(in->cid, sizeof in->cid, "%s", id);
             snprintf(in->name, sizeof in->name, "%s", name ? (name[0] == '/' ? name + 1 : name) : id);
-            in->number = num ? atoi(num) : 0;
+            long long number = 0;
+            if (!num || fl_parse_int(num, 0, 1000000, &number))
+                number = 0;
+            in->number = (int)number;
             in->pub.service = cs->svc->name;
             snprintf(in->pub.host, sizeof in->pub.host, "127.0.0.1");
             cs->inst[cs->n++] = in;

@@ -70,6 +70,21 @@ static void test_signals_ints(void **state)
     assert_int_equal(v, 42);
     assert_int_equal(fl_parse_int("420", 0, 100, &v), FL_EINVAL);
     assert_int_equal(fl_parse_int("4x", 0, 100, &v), FL_EINVAL);
+    /* A number at the start: "8080/tcp", "200 OK"; nothing else is one. */
+    const char *end = NULL;
+    assert_int_equal(fl_parse_leading_int("8080/tcp", 1, 65535, &v, &end), 0);
+    assert_int_equal(v, 8080);
+    assert_string_equal(end, "/tcp");
+    assert_int_equal(fl_parse_leading_int("200 OK", 100, 999, &v, NULL), 0);
+    assert_int_equal(v, 200);
+    assert_int_equal(fl_parse_leading_int("/tcp", 1, 65535, &v, NULL), FL_EINVAL);
+    assert_int_equal(fl_parse_leading_int("", 1, 65535, &v, NULL), FL_EINVAL);
+    assert_int_equal(fl_parse_leading_int("-1", -5, 5, &v, NULL), FL_EINVAL);
+    assert_int_equal(fl_parse_leading_int("99999", 1, 65535, &v, NULL), FL_EINVAL);
+    assert_int_equal(fl_parse_leading_int("2000", 100, 999, &v, NULL), FL_EINVAL);
+    /* 19 digits would overflow: refused, not wrapped. */
+    assert_int_equal(fl_parse_leading_int("9999999999999999999", 0, 1, &v, NULL), FL_EINVAL);
+    assert_int_equal(fl_parse_leading_int(NULL, 0, 1, &v, NULL), FL_EINVAL);
 }
 
 static int resolve(void *ud, const char *name, size_t len, struct fl_buf *out,

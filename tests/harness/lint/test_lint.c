@@ -243,7 +243,7 @@ static void test_long_syntax_directive(void **state)
     assert_non_null(text);
     memcpy(text, "# syntax=", 9);
     memset(text + 9, 'a', n);
-    strcpy(text + 9 + n, "\nFROM nginx:1\n");
+    snprintf(text + 9 + n, 64, "\nFROM nginx:1\n");
     struct fl_lint l;
     lint_text(&l, text, FL_LINT_DOCKERFILE);
     free(text);
@@ -374,7 +374,7 @@ static void test_long_reference(void **state)
     size_t h = strlen(head);
     memcpy(text, head, h);
     memset(text + h, 'a', n);
-    strcpy(text + h + n, "\n");
+    snprintf(text + h + n, 64 - h, "\n");
     struct fl_lint l;
     lint_text(&l, text, FL_LINT_YAML);
     assert_int_equal(l.nomem, 0);
@@ -388,7 +388,7 @@ static void test_long_reference(void **state)
     /* 3000 characters, doubled by an ARG */
     memcpy(text, "ARG A=", 6);
     memset(text + 6, 'b', 3000);
-    strcpy(text + 3006, "\nFROM ${A}${A}:1\n");
+    snprintf(text + 3006, 64, "\nFROM ${A}${A}:1\n");
     lint_text(&l, text, FL_LINT_DOCKERFILE);
     free(text);
     assert_int_equal(l.nomem, 0);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #include "proxy/http1.h"
@@ -31,7 +32,7 @@ static void feed(struct fl_h1 *h, const char *s, size_t step, struct tally *t, c
         enum fl_h1_event ev = fl_h1_feed(h, s + off, len, &used);
         if (ev == FL_H1_HEAD && t->heads < 16) {
             t->status[t->heads] = h->status;
-            strcpy(t->method[t->heads], h->method);
+            snprintf(t->method[t->heads], sizeof t->method[t->heads], "%s", h->method);
             t->heads++;
         } else if (ev == FL_H1_BODY) {
             t->body += used;

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
+#include "base/util.h"
 #include "proxy_fx.h"
 #include "support/httpd.h"
 
@@ -62,7 +63,9 @@ static int read_resp(int fd, struct resp *r, int head)
             break;
     }
     h[n] = '\0';
-    r->status = atoi(h + 9);
+    long long st = 0;
+    assert_int_equal(fl_parse_leading_int(h + 9, 100, 999, &st, NULL), 0);
+    r->status = (int)st;
     r->injected = strcasestr(h, "x-faultline-injected: 1") != NULL;
     r->policy = strcasestr(h, "RateLimit-Policy:") != NULL;
     const char *ra = strcasestr(h, "Retry-After:");
