@@ -16,21 +16,6 @@ static const char *const ons[] = {"request", "response", NULL};
     {"header", FL_PT_STRING, 0, NULL, "only requests carrying this header", NULL, 0, 63},     \
     {"header_value", FL_PT_STRING, 0, NULL, "... whose value contains this", NULL, 0, 255}
 
-static int revert(struct fl_fault_run *fr, struct fl_error *err)
-{
-    return fl_net_revert(fr, err);
-}
-
-#define TYPE(var, tname, kind, helptext, table)                                               \
-    static int inject_##var(struct fl_fault_run *fr, struct fl_error *err)                    \
-    {                                                                                         \
-        return fl_net_inject(fr, kind, err);                                                  \
-    }                                                                                         \
-    const struct fl_injector_type fl_injector_##var = {                                       \
-        .name = tname, .help = helptext, .params = table,                                     \
-        .nparams = sizeof table / sizeof table[0], .wants_duration = 1,                       \
-        .inject = inject_##var, .revert = revert,                                             \
-    }
 
 static const struct fl_param status_params[] = {
     PROXY,
@@ -42,7 +27,7 @@ static const struct fl_param status_params[] = {
     MATCH,
     TOXICITY,
 };
-TYPE(http_status, "http.status", FL_TX_HTTP_STATUS,
+FL_NET_TYPE(http_status, "http.status", FL_TX_HTTP_STATUS,
      "answer matching requests with a status, body and headers instead of forwarding them "
      "(Envoy's abort fault)", status_params);
 
@@ -56,7 +41,7 @@ static const struct fl_param ratelimit_params[] = {
     MATCH,
     TOXICITY,
 };
-TYPE(http_ratelimit, "http.ratelimit", FL_TX_HTTP_RATELIMIT,
+FL_NET_TYPE(http_ratelimit, "http.ratelimit", FL_TX_HTTP_RATELIMIT,
      "rate-limit requests with a token bucket: over the limit, answer 429 with Retry-After",
      ratelimit_params);
 
@@ -68,7 +53,7 @@ static const struct fl_param delay_params[] = {
     MATCH,
     TOXICITY,
 };
-TYPE(http_delay, "http.delay", FL_TX_HTTP_DELAY,
+FL_NET_TYPE(http_delay, "http.delay", FL_TX_HTTP_DELAY,
      "delay matching requests or their responses (Envoy's delay fault)", delay_params);
 
 static const struct fl_param close_idle_params[] = {
@@ -76,6 +61,6 @@ static const struct fl_param close_idle_params[] = {
     {"idle", FL_PT_DURATION, 0, "5s", "close keep-alive connections idle this long", NULL, 1, 0},
     TOXICITY,
 };
-TYPE(http_close_idle, "http.close_idle", FL_TX_HTTP_CLOSE_IDLE,
+FL_NET_TYPE(http_close_idle, "http.close_idle", FL_TX_HTTP_CLOSE_IDLE,
      "close idle keep-alive connections after idle, as uvicorn does after 5 s: a client that "
      "reuses them blindly gets no answer", close_idle_params);

@@ -19,6 +19,20 @@ extern const char *const fl_net_directions[];
 
 int fl_net_inject(struct fl_fault_run *fr, enum fl_toxic_kind kind, struct fl_error *err);
 int fl_net_revert(struct fl_fault_run *fr, struct fl_error *err);
+
+/* One proxy fault type (net.* and http.*): a const fl_injector_type named
+ * fl_injector_VAR whose inject applies toxic KIND through fl_net_inject
+ * and whose heal is fl_net_revert; every one needs `for:`. */
+#define FL_NET_TYPE(var, tname, kind, helptext, table)                                        \
+    static int inject_##var(struct fl_fault_run *fr, struct fl_error *err)                    \
+    {                                                                                         \
+        return fl_net_inject(fr, kind, err);                                                  \
+    }                                                                                         \
+    const struct fl_injector_type fl_injector_##var = {                                       \
+        .name = tname, .help = helptext, .params = table,                                     \
+        .nparams = sizeof table / sizeof table[0], .wants_duration = 1,                       \
+        .inject = inject_##var, .revert = fl_net_revert,                                      \
+    }
 int fl_net_down(struct fl_fault_run *fr, struct fl_error *err);
 int fl_net_up(struct fl_fault_run *fr, struct fl_error *err);
 

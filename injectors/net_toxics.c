@@ -12,28 +12,13 @@
      fl_net_directions, 0, 0},                                                                \
     {"toxicity", FL_PT_STRING, 0, "1.0", FL_NET_TOXICITY_HELP, NULL, 0, 0}
 
-static int revert(struct fl_fault_run *fr, struct fl_error *err)
-{
-    return fl_net_revert(fr, err);
-}
-
-#define TYPE(var, tname, kind, helptext, table)                                               \
-    static int inject_##var(struct fl_fault_run *fr, struct fl_error *err)                    \
-    {                                                                                         \
-        return fl_net_inject(fr, kind, err);                                                  \
-    }                                                                                         \
-    const struct fl_injector_type fl_injector_##var = {                                       \
-        .name = tname, .help = helptext, .params = table,                                     \
-        .nparams = sizeof table / sizeof table[0], .wants_duration = 1,                       \
-        .inject = inject_##var, .revert = revert,                                             \
-    }
 
 static const struct fl_param latency_params[] = {
     COMMON("downstream"),
     {"latency", FL_PT_DURATION, 1, NULL, "delay added to every chunk of data", NULL, 0, 0},
     {"jitter", FL_PT_DURATION, 0, "0ms", "random +/- added to the latency, per chunk", NULL, 0, 0},
 };
-TYPE(net_latency, "net.latency", FL_TX_LATENCY,
+FL_NET_TYPE(net_latency, "net.latency", FL_TX_LATENCY,
      "delay the data through a proxy (Toxiproxy latency): latency +/- jitter per chunk, order kept",
      latency_params);
 
@@ -41,7 +26,7 @@ static const struct fl_param bandwidth_params[] = {
     COMMON("downstream"),
     {"rate", FL_PT_INT, 1, NULL, "KB/s (1 KB = 1000 bytes)", NULL, 1, 0},
 };
-TYPE(net_bandwidth, "net.bandwidth", FL_TX_BANDWIDTH,
+FL_NET_TYPE(net_bandwidth, "net.bandwidth", FL_TX_BANDWIDTH,
      "limit the throughput of a proxy's stream to rate KB/s (Toxiproxy bandwidth)",
      bandwidth_params);
 
@@ -49,7 +34,7 @@ static const struct fl_param slow_close_params[] = {
     COMMON("downstream"),
     {"delay", FL_PT_DURATION, 1, NULL, "how long the close waits", NULL, 0, 0},
 };
-TYPE(net_slow_close, "net.slow_close", FL_TX_SLOW_CLOSE,
+FL_NET_TYPE(net_slow_close, "net.slow_close", FL_TX_SLOW_CLOSE,
      "delay passing on a close (FIN) by delay (Toxiproxy slow_close)", slow_close_params);
 
 static const struct fl_param timeout_params[] = {
@@ -57,7 +42,7 @@ static const struct fl_param timeout_params[] = {
     {"timeout", FL_PT_DURATION, 0, "0ms",
      "close the connection after this long; 0 keeps it open, silent, until healed", NULL, 0, 0},
 };
-TYPE(net_timeout, "net.timeout", FL_TX_TIMEOUT,
+FL_NET_TYPE(net_timeout, "net.timeout", FL_TX_TIMEOUT,
      "stop all data (dropped, a blackhole) and close connections after timeout; 0: until healed "
      "(Toxiproxy timeout)", timeout_params);
 
@@ -66,7 +51,7 @@ static const struct fl_param reset_params[] = {
     {"timeout", FL_PT_DURATION, 0, "0ms", "reset this long after the connection (or the fault) "
      "started", NULL, 0, 0},
 };
-TYPE(net_reset_peer, "net.reset_peer", FL_TX_RESET_PEER,
+FL_NET_TYPE(net_reset_peer, "net.reset_peer", FL_TX_RESET_PEER,
      "reset connections (TCP RST, connection reset by peer) after timeout (Toxiproxy reset_peer)",
      reset_params);
 
@@ -76,14 +61,14 @@ static const struct fl_param slicer_params[] = {
     {"size_variation", FL_PT_INT, 0, "32", "random +/- bytes per slice", NULL, 0, 0},
     {"delay", FL_PT_INT, 0, "10", "microseconds between slices", NULL, 0, 0},
 };
-TYPE(net_slicer, "net.slicer", FL_TX_SLICER,
+FL_NET_TYPE(net_slicer, "net.slicer", FL_TX_SLICER,
      "cut the data into small slices sent apart (Toxiproxy slicer)", slicer_params);
 
 static const struct fl_param limit_params[] = {
     COMMON("downstream"),
     {"bytes", FL_PT_INT, 1, NULL, "bytes passed on per connection before it is closed", NULL, 0, 0},
 };
-TYPE(net_limit_data, "net.limit_data", FL_TX_LIMIT_DATA,
+FL_NET_TYPE(net_limit_data, "net.limit_data", FL_TX_LIMIT_DATA,
      "close each connection once it has carried bytes (Toxiproxy limit_data)", limit_params);
 
 static const struct fl_param down_params[] = {
